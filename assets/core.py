@@ -1,0 +1,62 @@
+"""Core layer: tidy, validated facts (core.population, core.observation) and their integrity check."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.raw import RAW_ASSET_KEYS, WAREHOUSE_POOL
+from datapakke.geography import default_geography
+from datapakke.pipeline import build_core_tables
+from datapakke.warehouse import read_frame
+from pipelines.resources import DatapakkeSettings
+
+
+@dg.asset(
+    group_name="core",
+    deps=RAW_ASSET_KEYS,
+    description="core.population (municipality × quarter × sex × age band) and core.observation "
+    "(measure × municipality × period × sex × age band), rebuilt from accepted sources.",
+    kinds={"duckdb"},
+    owners=["team:datapakker"],
+    code_version="1",
+    pool=WAREHOUSE_POOL,
+)
+def core_tables(settings: DatapakkeSettings) -> dg.MaterializeResult:
+    counts = build_core_tables(settings.get())
+    return dg.MaterializeResult(
+        metadata={
+            "core.population rows": counts["core.population"],
+            "core.observation rows": counts["core.observation"],
+            "dagster/row_count": sum(counts.values()),
+        }
+    )
+
+
+@dg.asset_check(
+    asset=core_tables,
+    blocking=True,
+    description="Referential integrity with the reference data: every municipality code is known "
+    "and every year has a population for all 98 municipalities.",
+)
+def reference_integrity(settings: DatapakkeSettings) -> dg.AssetCheckResult:
+    warehouse = settings.get().warehouse_path
+    known = set(default_geography().municipalities)
+    codes = read_frame(
+        warehouse,
+        "SELECT DISTINCT municipality_code FROM core.observation UNION "
+        "SELECT DISTINCT municipality_code FROM core.population",
+    )["municipality_code"]
+    unknown = sorted(set(codes) - known)
+    coverage = read_frame(
+        warehouse,
+        "SELECT period, count(DISTINCT municipality_code) AS municipalities "
+        "FROM core.population GROUP BY period HAVING count(DISTINCT municipality_code) <> 98 "
+        "ORDER BY period",
+    )
+    return dg.AssetCheckResult(
+        passed=not unknown and coverage.empty,
+        metadata={
+            "unknown_codes": ", ".join(unknown) or "none",
+            "periods_missing_municipalities": len(coverage),
+        },
+    )

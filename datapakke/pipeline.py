@@ -1,0 +1,227 @@
+"""The pipeline's steps as plain functions: what each Dagster asset calls, and nothing Dagster.
+
+Each step reads its inputs, calls the domain modules and writes its output, returning a small
+report for the asset's metadata. ``run_all`` runs them in a plain loop (used by the benchmark
+to measure what orchestration adds).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from datapakke.catalogue import Indicator, catalogue_frame, load_catalogue
+from datapakke.config import Settings, get_settings
+from datapakke.geography import Area, Geography, default_geography
+from datapakke.indicators import (
+    EngineInputs,
+    audit_published_counts,
+    compute_indicator_values,
+    units_frame,
+)
+from datapakke.ingest import read_raw
+from datapakke.publish import (
+    area_tables,
+    code_version,
+    load_area_pack_data,
+    load_published,
+    write_area_mart,
+)
+from datapakke.schemas import indicator_value_schema
+from datapakke.sources.registry import SourceSpec, load_registry, resolve_source
+from datapakke.validate import validate_observations
+from datapakke.warehouse import build_core, connect, load_source, replace_table
+
+
+@dataclass
+class SourceReport:
+    source_id: str
+    file: str
+    sha256: str
+    is_synthetic: bool
+    status: str  # accepted | rejected | unchanged
+    rows_read: int
+    rows_loaded: int
+    rows_skipped: int
+    quarantine: pd.DataFrame
+    message: str = ""
+
+
+def ingest_source(
+    spec: SourceSpec,
+    settings: Settings | None = None,
+    geo: Geography | None = None,
+    today: date | None = None,
+) -> SourceReport:
+    """Read, validate and load one source into the warehouse (raw, quarantine, validated)."""
+    settings = settings or get_settings()
+    geo = geo or default_geography()
+    today = today or date.today()
+    resolved = resolve_source(spec, settings)
+    raw = read_raw(resolved)
+    validation = None
+    if raw.error is None:
+        validation = validate_observations(
+            raw.frame, spec, geo, today, settings.max_bad_share, skipped=raw.skipped
+        )
+    with connect(settings.warehouse_path) as con:
+        status = load_source(con, raw, validation)
+        quarantine = con.execute(
+            'SELECT "row", "column", "check", value, message FROM raw.quarantine '
+            'WHERE source_id = ? ORDER BY "row"',
+            [spec.id],
+        ).df()
+        message = con.execute(
+            "SELECT message FROM raw.source_file WHERE source_id = ?", [spec.id]
+        ).fetchone()[0]
+    return SourceReport(
+        source_id=spec.id,
+        file=resolved.display_path,
+        sha256=raw.sha256,
+        is_synthetic=resolved.is_synthetic,
+        status=status,
+        rows_read=raw.rows_read,
+        rows_loaded=len(validation.rows) if validation is not None else 0,
+        rows_skipped=len(validation.skipped) if validation is not None else len(raw.skipped),
+        quarantine=quarantine,
+        message=message,
+    )
+
+
+def build_core_tables(settings: Settings | None = None) -> dict[str, int]:
+    settings = settings or get_settings()
+    with connect(settings.warehouse_path) as con:
+        return build_core(con)
+
+
+@dataclass
+class IndicatorReport:
+    rows: int
+    suppressed_rows: int
+    indicators: int
+    audit_findings: list[str] = field(default_factory=list)
+    schema_errors: str = ""
+
+
+def build_indicator_values(
+    settings: Settings | None = None,
+    geo: Geography | None = None,
+    catalogue: list[Indicator] | None = None,
+) -> IndicatorReport:
+    """Compute and protect every indicator; write mart.* and audit what was written."""
+    settings = settings or get_settings()
+    geo = geo or default_geography()
+    catalogue = catalogue or load_catalogue()
+    with connect(settings.warehouse_path) as con:
+        inputs = EngineInputs.load(con, catalogue, geo)
+        values, published = compute_indicator_values(
+            inputs, catalogue, settings.suppression_threshold
+        )
+        replace_table(con, "mart.indicator_value", values)
+        replace_table(con, "mart.published_count", published)
+        replace_table(con, "mart.indicator", catalogue_frame(catalogue))
+        replace_table(con, "mart.area_member", inputs.units)
+    return IndicatorReport(
+        rows=len(values),
+        suppressed_rows=int(values["is_suppressed"].sum()),
+        indicators=values["indicator_id"].nunique(),
+        audit_findings=audit_disclosure(settings, geo),
+        schema_errors=check_indicator_schema(values),
+    )
+
+
+def audit_disclosure(settings: Settings | None = None, geo: Geography | None = None) -> list[str]:
+    """Re-read what was published and prove no suppressed count can be recovered."""
+    settings = settings or get_settings()
+    with connect(settings.warehouse_path, read_only=True) as con:
+        published = con.execute("SELECT * FROM mart.published_count").df()
+        values = con.execute(
+            "SELECT v.indicator_id, v.area_level, v.grouping, v.area_code, v.period, v.sex, "
+            "v.numerator, v.is_suppressed FROM mart.indicator_value v "
+            "JOIN mart.indicator i USING (indicator_id) WHERE i.disclosure = 'count'"
+        ).df()
+    findings = audit_published_counts(published, units_frame(geo or default_geography()))
+    small = values[(values["numerator"] > 0) & (values["numerator"] < settings.suppression_threshold)]
+    findings += [
+        f"{r.indicator_id} {r.period} {r.area_level}:{r.area_code}|{r.sex}: numerator "
+        f"{r.numerator:g} is below the threshold but published"
+        for r in small.itertuples()
+    ]
+    return findings
+
+
+def check_indicator_schema(values: pd.DataFrame) -> str:
+    """Pandera check of the published table; '' when it passes."""
+    import pandera.pandas as pa
+
+    try:
+        indicator_value_schema().validate(values, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        return str(errors.failure_cases.head(20).to_string())
+    return ""
+
+
+def build_area_marts(
+    areas: list[Area], settings: Settings | None = None, geo: Geography | None = None
+) -> list[Path]:
+    """Write the per-area marts for the given areas from one read of the warehouse."""
+    settings = settings or get_settings()
+    geo = geo or default_geography()
+    published = load_published(settings.warehouse_path)
+    built_at = datetime.now(UTC).replace(microsecond=0)
+    version = code_version()
+    return [
+        write_area_mart(settings, geo, area, area_tables(published, geo, area), built_at, version)
+        for area in areas
+    ]
+
+
+@dataclass
+class PackReport:
+    partition_key: str
+    pack_path: Path
+    chart_paths: dict[str, Path]
+    pack_bytes: int
+
+
+def build_area_pack(area_key: str, settings: Settings | None = None) -> PackReport:
+    """Charts and the Excel pack for one area, from its published mart."""
+    from datapakke.charts import render_area_charts
+    from datapakke.workbook import publish_pack
+
+    settings = settings or get_settings()
+    grouping, _, area_id = area_key.partition(".")
+    folder = settings.area_dir(grouping, area_id)
+    pack = load_area_pack_data(folder / "mart.duckdb")
+    charts = render_area_charts(pack, folder / "charts")
+    path = publish_pack(pack, charts, folder, settings.history_keep)
+    return PackReport(area_key, path, charts, path.stat().st_size)
+
+
+def build_area_packs(area_keys: list[str], settings: Settings | None = None, workers: int = 2) -> list[PackReport]:
+    """Build many packs with a small process pool (charts are CPU-bound; 2 cores here)."""
+    settings = settings or get_settings()
+    if workers <= 1 or len(area_keys) <= 1:
+        return [build_area_pack(key, settings) for key in area_keys]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(build_area_pack, area_keys, [settings] * len(area_keys)))
+
+
+def run_all(settings: Settings | None = None) -> dict[str, object]:
+    """Every step in a plain loop, no orchestration (the benchmark's baseline)."""
+    from datapakke.site import build_site
+
+    settings = settings or get_settings()
+    geo = default_geography()
+    reports = [ingest_source(spec, settings, geo) for spec in load_registry()]
+    core = build_core_tables(settings)
+    indicators = build_indicator_values(settings, geo)
+    areas = list(geo.areas.values())
+    build_area_marts(areas, settings, geo)
+    packs = build_area_packs([a.partition_key for a in areas], settings)
+    site = build_site(settings, geo)
+    return {"sources": reports, "core": core, "indicators": indicators, "packs": packs, "site": site}

@@ -1,0 +1,37 @@
+"""The Dagster code location: every asset, check, job, schedule and sensor of Datapakker."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets import core, marts, packs, raw
+from pipelines.jobs import build_area, refresh_all
+from pipelines.resources import DatapakkeSettings
+from pipelines.schedules import nightly_refresh
+from pipelines.sensors import raw_file_sensor
+
+defs = dg.Definitions.merge(
+    raw.defs,
+    dg.Definitions(
+        assets=[
+            core.core_tables,
+            marts.indicator_values,
+            marts.area_mart,
+            packs.area_pack,
+            packs.download_site,
+        ],
+        asset_checks=[
+            core.reference_integrity,
+            marts.disclosure_audit,
+            marts.indicator_value_schema_check,
+            *packs.pack_freshness_checks,
+        ],
+        jobs=[refresh_all, build_area],
+        schedules=[nightly_refresh],
+        sensors=[
+            raw_file_sensor,
+            dg.build_sensor_for_freshness_checks(freshness_checks=packs.pack_freshness_checks),
+        ],
+        resources={"settings": DatapakkeSettings()},
+    ),
+)
