@@ -19,7 +19,8 @@ import pandera.pandas as pa
 
 from datapakke.geography import Geography
 from datapakke.schemas import QUARANTINE_COLUMNS, core_observation_schema
-from datapakke.sources.periods import parse_period
+from datapakke.sources.periods import Period, parse_period
+from datapakke.sources.periods import is_future as is_future_period
 from datapakke.sources.registry import SourceSpec
 from datapakke.sources.values import looks_like_formula, parse_number_series
 from datapakke.stats import AGE_BANDS
@@ -101,7 +102,7 @@ def _map_unique(series: pd.Series, func) -> tuple[pd.Series, pd.Series]:
         try:
             mapped[value] = func(value)
         except (KeyError, ValueError) as exc:
-            errors[value] = str(exc).strip("'\"")
+            errors[value] = str(exc.args[0]) if exc.args else str(exc)
     return series.map(mapped), series.map(errors).fillna("")
 
 
@@ -197,13 +198,13 @@ def validate_observations(
     quarantine.add(sex_error != "", column_of["sex"], "known_sex", raw["sex_text"], sex_error)
     age, age_error = _map_unique(raw["age_text"], normalise_age)
     quarantine.add(age_error != "", column_of["age"], "known_age", raw["age_text"], age_error)
-    numbers = parse_number_series(raw["value_text"])
+    numbers = parse_number_series(raw["value_text"], decimal=(spec.layout or {}).get("decimal", ","))
     quarantine.add(
         numbers["error"] != "", raw["value_column"], "number", raw["value_text"],
         numbers["error"],
     )
 
-    is_future = period.map(lambda p: p.is_after(today) if p == p and p is not None else False)
+    is_future = period.map(lambda p: isinstance(p, Period) and is_future_period(p, today))
     quarantine.add(
         is_future.astype(bool), column_of["period"], "not_future", raw["period_text"],
         f"period lies in the future (today is {today.isoformat()})",

@@ -82,8 +82,15 @@ def parse_registry(data: object, source: str) -> list[SourceSpec]:
             raise RegistryError(f"{where}: target must be one of {sorted(TARGETS)}")
         if raw["reader"] not in READERS:
             raise RegistryError(f"{where}: reader must be one of {sorted(READERS)}")
-        if raw["reader"] == "file" and not raw.get("layout"):
-            raise RegistryError(f"{where}: reader 'file' needs a layout")
+        if raw["reader"] == "file":
+            if not raw.get("layout"):
+                raise RegistryError(f"{where}: reader 'file' needs a layout")
+            from datapakke.sources.files import FileLayout, LayoutError
+
+            try:
+                FileLayout.from_dict(raw["layout"])
+            except LayoutError as exc:
+                raise RegistryError(f"{where}: bad layout: {exc}") from None
         columns = {str(k): str(v) for k, v in raw["columns"].items()}
         bad = set(columns) - CANONICAL_COLUMNS
         if bad:
