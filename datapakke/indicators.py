@@ -9,7 +9,7 @@ so nothing downstream sees an unprotected count.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
@@ -89,16 +89,30 @@ def municipal_counts(con: duckdb.DuckDBPyConnection, ref: MeasureRef) -> pd.Data
 
 
 def unit_counts(counts: pd.DataFrame, units: pd.DataFrame, by_age: bool) -> pd.DataFrame:
-    """Sum municipal counts to every unit; note units with members missing."""
-    keys = [*UNIT_KEY, "period", "sex", *(["age_band"] if by_age else [])]
-    merged = units.merge(counts, on="municipality_code")
-    summed = merged.groupby(keys, as_index=False).agg(
-        x=("x", "sum"),
-        imputed=("imputed", "any"),
-        members_present=("municipality_code", "nunique"),
+    """Sum municipal counts to every unit in DuckDB; note units with members missing."""
+    age = ", c.age_band" if by_age else ""
+    sql = f"""
+    WITH size AS (
+        SELECT area_level, "grouping", area_code, count(*) AS members_expected
+        FROM units GROUP BY ALL
     )
-    size = units.groupby(UNIT_KEY).size().rename("members_expected").reset_index()
-    return summed.merge(size, on=UNIT_KEY)
+    SELECT u.area_level, u."grouping", u.area_code, c.period, c.sex{age},
+           sum(c.x) AS x, bool_or(c.imputed) AS imputed,
+           count(DISTINCT c.municipality_code) AS members_present,
+           any_value(s.members_expected) AS members_expected
+    FROM units u
+    JOIN counts c USING (municipality_code)
+    JOIN size s USING (area_level, "grouping", area_code)
+    GROUP BY ALL
+    ORDER BY ALL
+    """
+    con = duckdb.connect()
+    try:
+        con.register("units", units)
+        con.register("counts", counts)
+        return con.execute(sql).df()
+    finally:
+        con.close()
 
 
 @dataclass
@@ -108,6 +122,14 @@ class EngineInputs:
     units: pd.DataFrame
     counts: dict[MeasureRef, pd.DataFrame]
     weights: pd.DataFrame
+    _unit_counts: dict[tuple[MeasureRef, bool], pd.DataFrame] = field(default_factory=dict)
+
+    def unit_counts(self, ref: MeasureRef, by_age: bool) -> pd.DataFrame:
+        """Counts summed to every unit, computed once per measure (several indicators share one)."""
+        key = (ref, by_age)
+        if key not in self._unit_counts:
+            self._unit_counts[key] = unit_counts(self.counts[ref], self.units, by_age)
+        return self._unit_counts[key]
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection, catalogue: list[Indicator], geo: Geography):
@@ -163,8 +185,8 @@ def _rate_like(ind: Indicator, num: pd.DataFrame, den: pd.DataFrame) -> pd.DataF
 
 
 def _dsr(ind: Indicator, inputs: EngineInputs) -> pd.DataFrame:
-    num = unit_counts(inputs.counts[ind.numerator], inputs.units, by_age=True)
-    den = unit_counts(inputs.counts[ind.denominator], inputs.units, by_age=True)
+    num = inputs.unit_counts(ind.numerator, by_age=True)
+    den = inputs.unit_counts(ind.denominator, by_age=True)
     keys = [*UNIT_KEY, "period", "sex"]
     # Every band of the denominator counts, with zero events where the numerator has none.
     frame = den.rename(columns={"x": "population"}).merge(
@@ -174,8 +196,10 @@ def _dsr(ind: Indicator, inputs: EngineInputs) -> pd.DataFrame:
         on=[*keys, "age_band"],
         how="left",
     )
-    has_events = frame.groupby(keys)["events"].transform(lambda s: s.notna().any())
-    frame = frame[has_events].fillna({"events": 0.0, "num_imputed": False})
+    has_events = frame["events"].notna().groupby([frame[k] for k in keys]).transform("any")
+    frame = frame[has_events.to_numpy()].copy()
+    frame["events"] = frame["events"].fillna(0.0)
+    frame["num_imputed"] = frame["num_imputed"].astype("boolean").fillna(False).astype(bool)
     frame = frame.merge(inputs.weights, on="age_band")
     result = stats.direct_standardised_rate(
         frame, keys, events_col="events", population_col="population", weight_col="weight",
@@ -252,13 +276,13 @@ def compute_indicator(ind: Indicator, inputs: EngineInputs) -> pd.DataFrame:
     elif ind.method == "survey":
         frame = _survey(ind, inputs)
     else:
-        num = unit_counts(inputs.counts[ind.numerator], inputs.units, by_age=False)
+        num = inputs.unit_counts(ind.numerator, by_age=False)
         if ind.method == "count":
             frame = num.assign(numerator=num["x"], denominator=np.nan, value=num["x"])
         elif ind.method == "change_pct":
             frame = _change(ind, num)
         else:
-            den = unit_counts(inputs.counts[ind.denominator], inputs.units, by_age=False)
+            den = inputs.unit_counts(ind.denominator, by_age=False)
             frame = _rate_like(ind, num, den)
     for column in ("ci95_low", "ci95_high", "ci998_low", "ci998_high"):
         if column not in frame:
@@ -357,7 +381,7 @@ def published_counts(
                 refs[series_id(ref)] = ref
     pieces = []
     for sid, ref in sorted(refs.items()):
-        summed = unit_counts(inputs.counts[ref], inputs.units, by_age=False)
+        summed = inputs.unit_counts(ref, by_age=False)
         protected = protect_counts(summed, inputs.units, threshold)
         protected["series_id"] = sid
         pieces.append(protected)
@@ -378,8 +402,12 @@ def audit_published_counts(published: pd.DataFrame, units: pd.DataFrame) -> list
     """
     problems: list[str] = []
     published = published.assign(unit_id=_cell_ids(published))
+    shapes: dict[frozenset[str], tuple[list[str], dict[str, tuple[str, ...]]]] = {}
     for (sid, period), group in published.groupby(["series_id", "period"]):
-        cells, aggregates = count_series_problem(units, set(group["sex"]))
+        sexes = frozenset(group["sex"])
+        if sexes not in shapes:
+            shapes[sexes] = count_series_problem(units, set(sexes))
+        cells, aggregates = shapes[sexes]
         values = dict(zip(group["unit_id"], group["count"], strict=True))
         suppressed = set(group.loc[group["is_suppressed"], "unit_id"])
         problem = DisclosureProblem(
