@@ -288,7 +288,7 @@ def compute_indicator(ind: Indicator, inputs: EngineInputs) -> pd.DataFrame:
         if column not in frame:
             frame[column] = np.nan
     frame["value_note"] = _notes(ind, frame)
-    hide = frame["value_note"].str.contains("vises ikke", regex=False)
+    hide = frame["value_note"].str.contains("vises ikke", regex=False) | frame["value"].isna()
     frame.loc[hide, ["value", "ci95_low", "ci95_high", "ci998_low", "ci998_high"]] = np.nan
     frame["indicator_id"] = ind.id
     return frame

@@ -141,11 +141,12 @@ def indicator_value_schema() -> pa.DataFrameSchema:
         },
         checks=[
             pa.Check(
-                lambda df: ~df["is_suppressed"] | (df["numerator"].isna() & df["value"].isna()),
-                error="a suppressed row still carries its numerator or value",
+                lambda df: ~df["is_suppressed"]
+                | (df["value"].isna() & (df["numerator"].isna() | df["denominator"].isna())),
+                error="a suppressed row still carries its value, or both numerator and denominator",
             ),
             pa.Check(
-                lambda df: df["ci95_low"].isna()
+                lambda df: (df["ci95_low"].isna() & df["ci95_high"].isna())
                 | ((df["ci95_low"] <= df["value"] + 1e-9) & (df["value"] <= df["ci95_high"] + 1e-9)),
                 error="value outside its 95 % interval",
             ),
