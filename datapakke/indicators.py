@@ -347,7 +347,7 @@ def protect_counts(
     for period, group in counts.groupby("period"):
         values = dict(zip(group["unit_id"], group["x"], strict=True))
         problem = DisclosureProblem(
-            cells={c: float(values.get(c, np.nan)) for c in cells},
+            cells={c: float(values.get(c, 0.0)) for c in cells}  # absent = not in any sum,
             aggregates=aggregates,
         )
         result = protect(problem, threshold=threshold)
@@ -411,7 +411,7 @@ def audit_published_counts(published: pd.DataFrame, units: pd.DataFrame) -> list
         values = dict(zip(group["unit_id"], group["count"], strict=True))
         suppressed = set(group.loc[group["is_suppressed"], "unit_id"])
         problem = DisclosureProblem(
-            cells={c: float(values.get(c, np.nan)) for c in cells}, aggregates=aggregates
+            cells={c: float(values.get(c, 0.0)) for c in cells}  # absent = not in any sum, aggregates=aggregates
         )
         leaked = recoverable_cells(
             problem,
