@@ -346,8 +346,9 @@ def protect_counts(
     flags = []
     for period, group in counts.groupby("period"):
         values = dict(zip(group["unit_id"], group["x"], strict=True))
+        # A municipality with no row is in no sum: a known zero in the equations.
         problem = DisclosureProblem(
-            cells={c: float(values.get(c, 0.0)) for c in cells}  # absent = not in any sum,
+            cells={c: float(values.get(c, 0.0)) for c in cells},
             aggregates=aggregates,
         )
         result = protect(problem, threshold=threshold)
@@ -411,7 +412,7 @@ def audit_published_counts(published: pd.DataFrame, units: pd.DataFrame) -> list
         values = dict(zip(group["unit_id"], group["count"], strict=True))
         suppressed = set(group.loc[group["is_suppressed"], "unit_id"])
         problem = DisclosureProblem(
-            cells={c: float(values.get(c, 0.0)) for c in cells}  # absent = not in any sum, aggregates=aggregates
+            cells={c: float(values.get(c, 0.0)) for c in cells}, aggregates=aggregates
         )
         leaked = recoverable_cells(
             problem,
