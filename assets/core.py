@@ -1,6 +1,5 @@
 """Core layer: tidy, validated facts (core.population, core.observation) and their integrity check."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,6 +1,5 @@
 """Marts: protected indicator values in the warehouse, and one published mart file per area."""
 
-from __future__ import annotations
 
 import dagster as dg
 

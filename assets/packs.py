@@ -1,6 +1,5 @@
 """Packs: charts and the Excel data pack per area, and the static download page."""
 
-from __future__ import annotations
 
 from datetime import timedelta
 

@@ -3,7 +3,6 @@
 The assets are generated from ``data/reference/sources.yaml``: adding a source is configuration.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,6 +1,5 @@
 """The Dagster code location: every asset, check, job, schedule and sensor of Datapakker."""
 
-from __future__ import annotations
 
 import dagster as dg
 

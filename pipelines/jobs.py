@@ -1,6 +1,5 @@
 """Jobs: refresh everything, or build one area (one partition)."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,6 +1,5 @@
 """Per-area assets are partitioned by ``<grouping>.<area_id>``, built from the reference data."""
 
-from __future__ import annotations
 
 import dagster as dg
 

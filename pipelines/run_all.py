@@ -1,6 +1,5 @@
 """`make run`: materialize every asset in process, record the run in DAGSTER_HOME, say where things are."""
 
-from __future__ import annotations
 
 import os
 import sys

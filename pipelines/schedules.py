@@ -1,6 +1,5 @@
 """The nightly refresh at 02:30 Copenhagen time, covering every area in a single run."""
 
-from __future__ import annotations
 
 import dagster as dg
 
