@@ -214,3 +214,16 @@ def test_webserver_starts_and_lists_the_assets(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_exploration_notebook_runs_against_a_built_mart(built, monkeypatch) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("DATAPAKKE_MARTS_DIR", str(built["marts"]))
+    notebook = nbformat.read(REPO_ROOT / "notebooks" / "01-explore-area-mart.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(REPO_ROOT)}}).execute()  # fmt: skip
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # the chart was drawn
