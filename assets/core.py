@@ -1,6 +1,5 @@
 """Core layer: tidy, validated facts (core.population, core.observation) and their integrity check."""
 
-
 import dagster as dg
 
 from assets.raw import RAW_ASSET_KEYS, WAREHOUSE_POOL

@@ -1,6 +1,5 @@
 """Marts: protected indicator values in the warehouse, and one published mart file per area."""
 
-
 import dagster as dg
 
 from assets.core import core_tables
@@ -86,13 +85,17 @@ def indicator_value_schema_check(settings: DatapakkeSettings) -> dg.AssetCheckRe
     owners=["team:datapakker"],
     code_version="1",
 )
-def area_mart(context: dg.AssetExecutionContext, settings: DatapakkeSettings) -> dg.MaterializeResult:
+def area_mart(
+    context: dg.AssetExecutionContext, settings: DatapakkeSettings
+) -> dg.MaterializeResult:
     geo = default_geography()
     areas = [geo.area_by_partition_key(key) for key in context.partition_keys]
     paths = build_area_marts(areas, settings.get(), geo)
     return dg.MaterializeResult(
         metadata={
             "areas": len(paths),
-            "path": dg.MetadataValue.path(str(paths[0])) if len(paths) == 1 else f"{len(paths)} files",
+            "path": dg.MetadataValue.path(str(paths[0]))
+            if len(paths) == 1
+            else f"{len(paths)} files",
         }
     )

@@ -1,6 +1,5 @@
 """Small helpers that turn domain results into Dagster metadata an analyst can read in the UI."""
 
-
 import base64
 from pathlib import Path
 

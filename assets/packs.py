@@ -1,6 +1,5 @@
 """Packs: charts and the Excel data pack per area, and the static download page."""
 
-
 from datetime import timedelta
 
 import dagster as dg
@@ -24,7 +23,9 @@ from pipelines.resources import DatapakkeSettings
     owners=["team:datapakker"],
     code_version="1",
 )
-def area_pack(context: dg.AssetExecutionContext, settings: DatapakkeSettings) -> dg.MaterializeResult:
+def area_pack(
+    context: dg.AssetExecutionContext, settings: DatapakkeSettings
+) -> dg.MaterializeResult:
     reports = build_area_packs(list(context.partition_keys), settings.get())
     metadata: dict[str, object] = {
         "packs": len(reports),

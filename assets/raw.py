@@ -3,7 +3,6 @@
 The assets are generated from ``data/reference/sources.yaml``: adding a source is configuration.
 """
 
-
 import dagster as dg
 
 from assets.metadata import table_preview

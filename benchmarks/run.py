@@ -187,8 +187,12 @@ def write_results(stages, dagster_total, pack, scaled) -> str:
     for (rows, mode), r in sorted(by.items()):
         floor = by[(rows, "duckdb")]["seconds"]
         project = by[(rows, "project")]
-        ratio_t = by[(rows, "pandas")]["seconds"] / project["seconds"] if mode == "project" else None
-        ratio_m = by[(rows, "pandas")]["peak_mb"] / project["peak_mb"] if mode == "project" else None
+        ratio_t = (
+            by[(rows, "pandas")]["seconds"] / project["seconds"] if mode == "project" else None
+        )
+        ratio_m = (
+            by[(rows, "pandas")]["peak_mb"] / project["peak_mb"] if mode == "project" else None
+        )
         lines.append(
             f"| {rows:,} | {mode} | {r['seconds']:.2f} | {rows / r['seconds']:,.0f} | "
             f"{r['peak_mb']:.0f} | {r['seconds'] / floor:.2f}× | "

@@ -38,9 +38,11 @@ def pandas_baseline(path: Path) -> int:
     frame["age_band"] = (start.astype(str) + "-" + (start + 4).astype(str)).where(
         frame["age"] < 90, "90+"
     )
-    frame["contact_type"] = frame["diagnosis_group"].map(
-        {"outpatient": "outpatient_visits", "emergency": "emergency_visits"}
-    ).fillna("somatic_admissions")
+    frame["contact_type"] = (
+        frame["diagnosis_group"]
+        .map({"outpatient": "outpatient_visits", "emergency": "emergency_visits"})
+        .fillna("somatic_admissions")
+    )
     result = frame.groupby(
         ["municipality_code", "year", "sex", "age_band", "contact_type"], observed=True
     ).size()

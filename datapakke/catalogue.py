@@ -72,8 +72,19 @@ class Indicator:
 
 
 _REQUIRED = [
-    "id", "title_da", "definition_da", "theme", "numerator", "method", "interval",
-    "multiplier", "unit_da", "decimals", "polarity", "source_da", "disclosure",
+    "id",
+    "title_da",
+    "definition_da",
+    "theme",
+    "numerator",
+    "method",
+    "interval",
+    "multiplier",
+    "unit_da",
+    "decimals",
+    "polarity",
+    "source_da",
+    "disclosure",
     "disclosure_note_da",
 ]
 
@@ -88,11 +99,15 @@ def _measure_ref(value: object, where: str, field: str) -> MeasureRef | None:
         raise CatalogueError(f"{where}: {field} has unknown key(s) {sorted(unknown)}")
     min_age = value.get("min_age")
     if min_age is not None and (not isinstance(min_age, int) or min_age % 5 != 0):
-        raise CatalogueError(f"{where}: {field}.min_age must be a multiple of 5 (an age band start)")
+        raise CatalogueError(
+            f"{where}: {field}.min_age must be a multiple of 5 (an age band start)"
+        )
     return MeasureRef(measure=str(value["measure"]), min_age=min_age)
 
 
-def parse_catalogue(data: dict, source: str, known_measures: set[str] | None = None) -> list[Indicator]:
+def parse_catalogue(
+    data: dict, source: str, known_measures: set[str] | None = None
+) -> list[Indicator]:
     """Check and convert the YAML structure; ``known_measures`` rejects typos in measure ids."""
     if not isinstance(data, dict) or not isinstance(data.get("indicators"), list):
         raise CatalogueError(f"{source}: expected a mapping with a list under 'indicators'")
@@ -144,9 +159,7 @@ def parse_catalogue(data: dict, source: str, known_measures: set[str] | None = N
         if known_measures is not None:
             unknown_measures = indicator.measures - known_measures - {"population"}
             if entry["method"] == "survey":
-                unknown_measures = {
-                    m for m in unknown_measures if f"{m}_pct" not in known_measures
-                }
+                unknown_measures = {m for m in unknown_measures if f"{m}_pct" not in known_measures}
             if unknown_measures:
                 raise CatalogueError(
                     f"{where}: unknown measure(s) {', '.join(sorted(unknown_measures))}"

@@ -152,7 +152,7 @@ def _resolver(geo: Geography):
         raw = " ".join(str(text).replace("\xa0", " ").split())
         if not raw:
             raise KeyError("empty municipality")
-        head, _, tail = raw.partition(" ")
+        head = raw.partition(" ")[0]
         if head.isdigit():
             if _AGGREGATE_CODE.match(head):
                 return None
@@ -280,8 +280,12 @@ def load_geography(reference_dir: Path = REFERENCE_DIR) -> Geography:
 
     grouping_titles[REGION_GROUPING] = _GROUPING_TITLES[REGION_GROUPING]
     for region_code, area_id in REGION_AREA_IDS.items():
-        region_members = tuple(sorted(c for c, m in municipalities.items() if m.region_code == region_code))
-        region_name = next(m.region_name for m in municipalities.values() if m.region_code == region_code)
+        region_members = tuple(
+            sorted(c for c, m in municipalities.items() if m.region_code == region_code)
+        )
+        region_name = next(
+            m.region_name for m in municipalities.values() if m.region_code == region_code
+        )
         areas[(REGION_GROUPING, area_id)] = Area(
             grouping=REGION_GROUPING,
             area_id=area_id,

@@ -24,10 +24,28 @@ UNIT_KEY = ["area_level", "grouping", "area_code"]
 # Source cells hidden by the source itself ('<5') count as this in aggregates, and say so.
 SOURCE_SUPPRESSED_IMPUTE = 2.5
 INDICATOR_VALUE_COLUMNS = [
-    "indicator_id", "grouping", "area_level", "area_code", "area_name", "region_area_id",
-    "period", "sex", "numerator", "denominator", "value", "ci95_low", "ci95_high",
-    "ci998_low", "ci998_high", "compared_to_region", "compared_to_national",
-    "compared_to_national_998", "trend", "trend_p_value", "is_suppressed", "value_note",
+    "indicator_id",
+    "grouping",
+    "area_level",
+    "area_code",
+    "area_name",
+    "region_area_id",
+    "period",
+    "sex",
+    "numerator",
+    "denominator",
+    "value",
+    "ci95_low",
+    "ci95_high",
+    "ci998_low",
+    "ci998_high",
+    "compared_to_region",
+    "compared_to_national",
+    "compared_to_national_998",
+    "trend",
+    "trend_p_value",
+    "is_suppressed",
+    "value_note",
 ]
 TREND_KIND = {"crude_rate": "rate", "proportion": "proportion"}
 
@@ -40,9 +58,9 @@ def units_frame(geo: Geography) -> pd.DataFrame:
         rows.append(("country", "", NATIONAL_CODE, NATIONAL_NAME, "", code))
     for area in geo.areas.values():
         level = "region" if area.grouping == "region" else "area"
-        majority = pd.Series(
-            [geo.municipalities[c].region_area_id for c in area.members]
-        ).mode().iloc[0]
+        majority = (
+            pd.Series([geo.municipalities[c].region_area_id for c in area.members]).mode().iloc[0]
+        )
         region = area.area_id if level == "region" else majority
         rows += [(level, area.grouping, area.area_id, area.name, region, c) for c in area.members]
     return pd.DataFrame(
@@ -202,11 +220,16 @@ def _dsr(ind: Indicator, inputs: EngineInputs) -> pd.DataFrame:
     frame["num_imputed"] = frame["num_imputed"].astype("boolean").fillna(False).astype(bool)
     frame = frame.merge(inputs.weights, on="age_band")
     result = stats.direct_standardised_rate(
-        frame, keys, events_col="events", population_col="population", weight_col="weight",
+        frame,
+        keys,
+        events_col="events",
+        population_col="population",
+        weight_col="weight",
         multiplier=ind.multiplier,
     )
     flags = frame.groupby(keys, as_index=False).agg(
-        imputed=("num_imputed", "any"), members_present=("members_present", "min"),
+        imputed=("num_imputed", "any"),
+        members_present=("members_present", "min"),
         members_expected=("members_expected", "first"),
     )
     result = result.merge(flags, on=keys)
@@ -224,8 +247,14 @@ def _survey(ind: Indicator, inputs: EngineInputs) -> pd.DataFrame:
         return frame[frame["sex"] == "T"][["municipality_code", "period", "x"]]
 
     est = measure("_pct").rename(columns={"x": "p"})
-    for suffix, name in (("_ci95_low_pct", "low"), ("_ci95_high_pct", "high"), ("_respondents", "resp")):
-        est = est.merge(measure(suffix).rename(columns={"x": name}), on=["municipality_code", "period"])
+    for suffix, name in (
+        ("_ci95_low_pct", "low"),
+        ("_ci95_high_pct", "high"),
+        ("_respondents", "resp"),
+    ):
+        est = est.merge(
+            measure(suffix).rename(columns={"x": name}), on=["municipality_code", "period"]
+        )
     pop = inputs.counts[ind.denominator]
     pop = pop[pop["sex"] == "T"].groupby(["municipality_code", "period"], as_index=False)["x"].sum()
     est = est.merge(pop.rename(columns={"x": "w"}), on=["municipality_code", "period"], how="left")
@@ -235,7 +264,10 @@ def _survey(ind: Indicator, inputs: EngineInputs) -> pd.DataFrame:
     merged["w2se2"] = merged["w"] ** 2 * merged["se"] ** 2
     keys = [*UNIT_KEY, "period"]
     frame = merged.groupby(keys, as_index=False).agg(
-        sw=("w", "sum"), swp=("wp", "sum"), sw2se2=("w2se2", "sum"), resp=("resp", "sum"),
+        sw=("w", "sum"),
+        swp=("wp", "sum"),
+        sw2se2=("w2se2", "sum"),
+        resp=("resp", "sum"),
         members_present=("municipality_code", "nunique"),
     )
     size = inputs.units.groupby(UNIT_KEY).size().rename("members_expected").reset_index()
@@ -249,8 +281,11 @@ def _survey(ind: Indicator, inputs: EngineInputs) -> pd.DataFrame:
     # A single municipality keeps its own published interval.
     single = frame["area_level"] == "municipality"
     own = frame[single].merge(
-        est.rename(columns={"municipality_code": "area_code"})[["area_code", "period", "low", "high"]],
-        on=["area_code", "period"], how="left",
+        est.rename(columns={"municipality_code": "area_code"})[
+            ["area_code", "period", "low", "high"]
+        ],
+        on=["area_code", "period"],
+        how="left",
     )
     frame.loc[single, "ci95_low"] = own["low"].to_numpy()
     frame.loc[single, "ci95_high"] = own["high"].to_numpy()
@@ -315,10 +350,20 @@ def _notes(ind: Indicator, frame: pd.DataFrame) -> pd.Series:
 
 # ---------------------------------------------------------------- disclosure control
 def _cell_ids(frame: pd.DataFrame) -> pd.Series:
-    return frame["area_level"] + ":" + frame["grouping"] + ":" + frame["area_code"] + "|" + frame["sex"]
+    return (
+        frame["area_level"]
+        + ":"
+        + frame["grouping"]
+        + ":"
+        + frame["area_code"]
+        + "|"
+        + frame["sex"]
+    )
 
 
-def count_series_problem(units: pd.DataFrame, sexes: set[str]) -> tuple[list[str], dict[str, tuple[str, ...]]]:
+def count_series_problem(
+    units: pd.DataFrame, sexes: set[str]
+) -> tuple[list[str], dict[str, tuple[str, ...]]]:
     """Base cells (municipality × finest sex) and every published aggregate over them."""
     base_sexes = ["M", "K"] if {"M", "K"} <= sexes else ["T"]
     munis = sorted(units["municipality_code"].unique())
@@ -337,9 +382,7 @@ def count_series_problem(units: pd.DataFrame, sexes: set[str]) -> tuple[list[str
     return cells, aggregates
 
 
-def protect_counts(
-    counts: pd.DataFrame, units: pd.DataFrame, threshold: int
-) -> pd.DataFrame:
+def protect_counts(counts: pd.DataFrame, units: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """Suppression flags for one count series (unit × period × sex), solved jointly per period."""
     counts = counts.assign(unit_id=_cell_ids(counts))
     cells, aggregates = count_series_problem(units, set(counts["sex"]))
@@ -423,9 +466,7 @@ def audit_published_counts(published: pd.DataFrame, units: pd.DataFrame) -> list
     return problems
 
 
-def _apply_protection(
-    frame: pd.DataFrame, ind: Indicator, published: pd.DataFrame
-) -> pd.DataFrame:
+def _apply_protection(frame: pd.DataFrame, ind: Indicator, published: pd.DataFrame) -> pd.DataFrame:
     keys = [*UNIT_KEY, "period", "sex"]
     hidden = pd.Series(False, index=frame.index)
     for ref, column in ((ind.numerator, "numerator"), (ind.denominator, "denominator")):
@@ -461,14 +502,21 @@ def _compare(frame: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
     is_country = frame["area_level"] == "country"
     is_region = frame["area_level"] == "region"
     frame["compared_to_national"] = stats.compare_to_benchmark(
-        frame["ci95_low"], frame["ci95_high"], frame["national_value"].where(~is_country), ind.polarity
+        frame["ci95_low"],
+        frame["ci95_high"],
+        frame["national_value"].where(~is_country),
+        ind.polarity,
     )
     frame["compared_to_national_998"] = stats.compare_to_benchmark(
-        frame["ci998_low"], frame["ci998_high"], frame["national_value"].where(~is_country),
+        frame["ci998_low"],
+        frame["ci998_high"],
+        frame["national_value"].where(~is_country),
         ind.polarity,
     )
     frame["compared_to_region"] = stats.compare_to_benchmark(
-        frame["ci95_low"], frame["ci95_high"], frame["region_value"].where(~is_region & ~is_country),
+        frame["ci95_low"],
+        frame["ci95_high"],
+        frame["region_value"].where(~is_region & ~is_country),
         ind.polarity,
     )
     return frame
@@ -483,8 +531,13 @@ def _trend(frame: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
     kind = TREND_KIND.get(ind.method, "value")
     events = "numerator" if kind != "value" else "value"
     trend = stats.trend_test(
-        usable, keys, period_col="period", events_col=events, exposure_col="denominator",
-        kind=kind, last_n=5,
+        usable,
+        keys,
+        period_col="period",
+        events_col=events,
+        exposure_col="denominator",
+        kind=kind,
+        last_n=5,
     )
     latest = frame["period"] == (periods[-1] if periods else None)
     merged = frame.merge(trend[[*keys, "trend", "trend_p_value"]], on=keys, how="left")

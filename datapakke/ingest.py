@@ -88,7 +88,9 @@ def read_raw(resolved: ResolvedSource, loaded_at: datetime | None = None) -> Raw
     for column, allowed in spec.filters.items():
         matches = table[column].astype(str).str.strip().isin(allowed)
         for row, value in zip(
-            table.loc[keep & ~matches, "_source_row"], table.loc[keep & ~matches, column], strict=True
+            table.loc[keep & ~matches, "_source_row"],
+            table.loc[keep & ~matches, column],
+            strict=True,
         ):
             skipped.append((int(row), f"{column}={value!r} is not selected by the registry filter"))
         keep &= matches

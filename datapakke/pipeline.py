@@ -145,7 +145,9 @@ def audit_disclosure(settings: Settings | None = None, geo: Geography | None = N
             "JOIN mart.indicator i USING (indicator_id) WHERE i.disclosure = 'count'"
         ).df()
     findings = audit_published_counts(published, units_frame(geo or default_geography()))
-    small = values[(values["numerator"] > 0) & (values["numerator"] < settings.suppression_threshold)]
+    small = values[
+        (values["numerator"] > 0) & (values["numerator"] < settings.suppression_threshold)
+    ]
     findings += [
         f"{r.indicator_id} {r.period} {r.area_level}:{r.area_code}|{r.sex}: numerator "
         f"{r.numerator:g} is below the threshold but published"
@@ -202,7 +204,9 @@ def build_area_pack(area_key: str, settings: Settings | None = None) -> PackRepo
     return PackReport(area_key, path, charts, path.stat().st_size)
 
 
-def build_area_packs(area_keys: list[str], settings: Settings | None = None, workers: int = 2) -> list[PackReport]:
+def build_area_packs(
+    area_keys: list[str], settings: Settings | None = None, workers: int = 2
+) -> list[PackReport]:
     """Build many packs with a small process pool (charts are CPU-bound; 2 cores here)."""
     settings = settings or get_settings()
     if workers <= 1 or len(area_keys) <= 1:
@@ -224,4 +228,10 @@ def run_all(settings: Settings | None = None) -> dict[str, object]:
     build_area_marts(areas, settings, geo)
     packs = build_area_packs([a.partition_key for a in areas], settings)
     site = build_site(settings, geo)
-    return {"sources": reports, "core": core, "indicators": indicators, "packs": packs, "site": site}
+    return {
+        "sources": reports,
+        "core": core,
+        "indicators": indicators,
+        "packs": packs,
+        "site": site,
+    }

@@ -39,7 +39,10 @@ def code_version() -> str:
     try:
         out = subprocess.run(
             ["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         )
         return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
@@ -53,7 +56,7 @@ def load_published(warehouse_path: Path) -> dict[str, pd.DataFrame]:
     with connect(warehouse_path, read_only=True) as con:
         return {
             "values": con.execute("SELECT * FROM mart.indicator_value").df(),
-            "indicator": con.execute("SELECT * FROM mart.indicator ORDER BY \"order\"").df(),
+            "indicator": con.execute('SELECT * FROM mart.indicator ORDER BY "order"').df(),
             "sources": con.execute(
                 "SELECT source_id, title, publisher, accepted_file AS file, "
                 "accepted_sha256 AS sha256, rows_loaded AS rows, is_synthetic "
@@ -66,15 +69,19 @@ def load_published(warehouse_path: Path) -> dict[str, pd.DataFrame]:
         }
 
 
-def area_tables(published: dict[str, pd.DataFrame], geo: Geography, area: Area) -> dict[str, pd.DataFrame]:
+def area_tables(
+    published: dict[str, pd.DataFrame], geo: Geography, area: Area
+) -> dict[str, pd.DataFrame]:
     """Cut one area's tables from the published ones; add each member's comparison with the area."""
     values = published["values"]
     catalogue = published["indicator"]
     regions = sorted({geo.municipalities[c].region_area_id for c in area.members})
     level = "region" if area.grouping == "region" else "area"
     is_member = (values["area_level"] == "municipality") & values["area_code"].isin(area.members)
-    is_area = (values["area_level"] == level) & (values["grouping"] == area.grouping) & (
-        values["area_code"] == area.area_id
+    is_area = (
+        (values["area_level"] == level)
+        & (values["grouping"] == area.grouping)
+        & (values["area_code"] == area.area_id)
     )
     is_region = (values["area_level"] == "region") & values["area_code"].isin(regions) & ~is_area
     is_country = values["area_level"] == "country"
@@ -86,7 +93,9 @@ def area_tables(published: dict[str, pd.DataFrame], geo: Geography, area: Area) 
     cut["grouping"] = cut["grouping"].where(cut["role"] != "area", area.grouping)
 
     keys = ["indicator_id", "period", "sex"]
-    area_value = cut[cut["role"] == "area"][[*keys, "value"]].rename(columns={"value": "area_value"})
+    area_value = cut[cut["role"] == "area"][[*keys, "value"]].rename(
+        columns={"value": "area_value"}
+    )
     cut = cut.merge(area_value, on=keys, how="left").merge(
         catalogue[["indicator_id", "polarity", "interval"]], on="indicator_id"
     )

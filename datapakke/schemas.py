@@ -125,7 +125,9 @@ def indicator_value_schema() -> pa.DataFrameSchema:
         {
             "indicator_id": pa.Column(str),
             "grouping": pa.Column(str),
-            "area_level": pa.Column(str, pa.Check.isin(["municipality", "area", "region", "country"])),
+            "area_level": pa.Column(
+                str, pa.Check.isin(["municipality", "area", "region", "country"])
+            ),
             "area_code": pa.Column(str),
             "area_name": pa.Column(str),
             "period": pa.Column(str),
@@ -141,13 +143,20 @@ def indicator_value_schema() -> pa.DataFrameSchema:
         },
         checks=[
             pa.Check(
-                lambda df: ~df["is_suppressed"]
-                | (df["value"].isna() & (df["numerator"].isna() | df["denominator"].isna())),
+                lambda df: (
+                    ~df["is_suppressed"]
+                    | (df["value"].isna() & (df["numerator"].isna() | df["denominator"].isna()))
+                ),
                 error="a suppressed row still carries its value, or both numerator and denominator",
             ),
             pa.Check(
-                lambda df: (df["ci95_low"].isna() & df["ci95_high"].isna())
-                | ((df["ci95_low"] <= df["value"] + 1e-9) & (df["value"] <= df["ci95_high"] + 1e-9)),
+                lambda df: (
+                    (df["ci95_low"].isna() & df["ci95_high"].isna())
+                    | (
+                        (df["ci95_low"] <= df["value"] + 1e-9)
+                        & (df["value"] <= df["ci95_high"] + 1e-9)
+                    )
+                ),
                 error="value outside its 95 % interval",
             ),
         ],

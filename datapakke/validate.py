@@ -26,9 +26,22 @@ from datapakke.sources.values import looks_like_formula, parse_number_series
 from datapakke.stats import AGE_BANDS
 
 _SEX = {
-    "1": "M", "m": "M", "mænd": "M", "mand": "M", "men": "M",
-    "2": "K", "k": "K", "kvinder": "K", "kvinde": "K", "women": "K",
-    "t": "T", "tot": "T", "ialt": "T", "i alt": "T", "køn i alt": "T", "total": "T",
+    "1": "M",
+    "m": "M",
+    "mænd": "M",
+    "mand": "M",
+    "men": "M",
+    "2": "K",
+    "k": "K",
+    "kvinder": "K",
+    "kvinde": "K",
+    "women": "K",
+    "t": "T",
+    "tot": "T",
+    "ialt": "T",
+    "i alt": "T",
+    "køn i alt": "T",
+    "total": "T",
 }
 _AGE_TOTAL = {"ialt", "i alt", "tot", "total", "alder i alt", "alle aldre"}
 _BAND_START = {int(band.split("-")[0].rstrip("+")): band for band in AGE_BANDS}
@@ -147,8 +160,10 @@ def _measure_ids(raw: pd.DataFrame, spec: SourceSpec) -> tuple[pd.Series, pd.Ser
     if spec.measure_map:
         base = raw["measure_text"].map(spec.measure_map)
         error = base.isna()
-        messages = "unknown measure label " + raw["measure_text"].map(repr) + (
-            "; known: " + ", ".join(repr(k) for k in spec.measure_map)
+        messages = (
+            "unknown measure label "
+            + raw["measure_text"].map(repr)
+            + ("; known: " + ", ".join(repr(k) for k in spec.measure_map))
         )
         return base.fillna("") + suffix, messages.where(error, "")
     return pd.Series(spec.measure or "", index=raw.index) + suffix, pd.Series("", index=raw.index)
@@ -178,41 +193,67 @@ def validate_observations(
         )
     municipality, muni_error = _map_unique(raw["municipality_text"], geography.resolve_municipality)
     quarantine.add(
-        muni_error != "", column_of["municipality"], "known_municipality", raw["municipality_text"],
+        muni_error != "",
+        column_of["municipality"],
+        "known_municipality",
+        raw["municipality_text"],
         muni_error,
     )
     is_aggregate = municipality.isna() & (muni_error == "") & ~quarantine.rejected
     skipped += [
         (int(r), f"area {t!r} is an aggregate (country/region), not a municipality")
-        for r, t in zip(raw.loc[is_aggregate, "_source_row"], raw.loc[is_aggregate, "municipality_text"], strict=True)
+        for r, t in zip(
+            raw.loc[is_aggregate, "_source_row"],
+            raw.loc[is_aggregate, "municipality_text"],
+            strict=True,
+        )
     ]
     measure_id, measure_error = _measure_ids(raw, spec)
     quarantine.add(
-        measure_error != "", column_of["measure"], "known_measure", raw["measure_text"], measure_error
+        measure_error != "",
+        column_of["measure"],
+        "known_measure",
+        raw["measure_text"],
+        measure_error,
     )
     period, period_error = _map_unique(raw["period_text"], parse_period)
     quarantine.add(
-        period_error != "", column_of["period"], "parseable_period", raw["period_text"], period_error
+        period_error != "",
+        column_of["period"],
+        "parseable_period",
+        raw["period_text"],
+        period_error,
     )
     sex, sex_error = _map_unique(raw["sex_text"], normalise_sex)
     quarantine.add(sex_error != "", column_of["sex"], "known_sex", raw["sex_text"], sex_error)
     age, age_error = _map_unique(raw["age_text"], normalise_age)
     quarantine.add(age_error != "", column_of["age"], "known_age", raw["age_text"], age_error)
-    numbers = parse_number_series(raw["value_text"], decimal=(spec.layout or {}).get("decimal", ","))
+    numbers = parse_number_series(
+        raw["value_text"], decimal=(spec.layout or {}).get("decimal", ",")
+    )
     quarantine.add(
-        numbers["error"] != "", raw["value_column"], "number", raw["value_text"],
+        numbers["error"] != "",
+        raw["value_column"],
+        "number",
+        raw["value_text"],
         numbers["error"],
     )
 
     is_future = period.map(lambda p: isinstance(p, Period) and is_future_period(p, today))
     quarantine.add(
-        is_future.astype(bool), column_of["period"], "not_future", raw["period_text"],
+        is_future.astype(bool),
+        column_of["period"],
+        "not_future",
+        raw["period_text"],
         f"period lies in the future (today is {today.isoformat()})",
     )
     key_columns = [*_TEXT_COLUMNS, "value_column"]
     duplicate = raw.duplicated(subset=key_columns, keep="first")
     quarantine.add(
-        duplicate, "row", "unique_key", raw["value_text"],
+        duplicate,
+        "row",
+        "unique_key",
+        raw["value_text"],
         "duplicate row: the same measure, municipality, period, sex and age appear earlier",
     )
 

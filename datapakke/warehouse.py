@@ -68,7 +68,9 @@ ORDER BY measure_id, municipality_code, period, sex, age_band;
 
 
 @contextmanager
-def connect(path: Path, read_only: bool = False, retries: int = 20) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    path: Path, read_only: bool = False, retries: int = 20
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived connection, always closed; waits briefly if another process holds the lock."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,11 +142,22 @@ def load_source(
         con.execute(
             "INSERT INTO raw.source_file VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                spec.id, spec.title, spec.publisher, spec.target, raw.source.display_path,
-                raw.sha256, raw.source.is_synthetic, "rejected" if rejected else "accepted",
-                message if rejected else "", raw.rows_read,
-                0 if rejected else len(validation.rows), len(quarantine), skipped, loaded_at,
-                accepted_file, accepted_sha,
+                spec.id,
+                spec.title,
+                spec.publisher,
+                spec.target,
+                raw.source.display_path,
+                raw.sha256,
+                raw.source.is_synthetic,
+                "rejected" if rejected else "accepted",
+                message if rejected else "",
+                raw.rows_read,
+                0 if rejected else len(validation.rows),
+                len(quarantine),
+                skipped,
+                loaded_at,
+                accepted_file,
+                accepted_sha,
             ],
         )
         con.execute("COMMIT")

@@ -1,6 +1,5 @@
 """The Dagster code location: every asset, check, job, schedule and sensor of Datapakker."""
 
-
 import dagster as dg
 
 from assets import core, marts, packs, raw

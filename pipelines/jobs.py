@@ -1,6 +1,5 @@
 """Jobs: refresh everything, or build one area (one partition)."""
 
-
 import dagster as dg
 
 from assets.marts import area_mart

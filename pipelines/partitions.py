@@ -1,6 +1,5 @@
 """Per-area assets are partitioned by ``<grouping>.<area_id>``, built from the reference data."""
 
-
 import dagster as dg
 
 from datapakke.geography import default_geography

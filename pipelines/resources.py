@@ -1,6 +1,5 @@
 """Dagster resources: the project's settings, overridable per run (tests point them at tmp dirs)."""
 
-
 from dataclasses import replace
 from pathlib import Path
 

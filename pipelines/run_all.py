@@ -1,6 +1,5 @@
 """`make run`: materialize every asset in process, record the run in DAGSTER_HOME, say where things are."""
 
-
 import os
 import sys
 import time
@@ -17,7 +16,9 @@ def main() -> int:
     started = time.perf_counter()
     # With DAGSTER_HOME (set by the Makefile) the run appears in the UI's run history.
     instance = (
-        dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+        dg.DagsterInstance.get()
+        if os.environ.get("DAGSTER_HOME")
+        else dg.DagsterInstance.ephemeral()
     )
     result = defs.resolve_job_def("refresh_all").execute_in_process(
         instance=instance, tags=ALL_AREAS_TAGS, raise_on_error=False
@@ -43,7 +44,9 @@ def main() -> int:
         print(f"  warning: check {check} did not pass (see the Dagster UI: make dev)")
     print(f"  warehouse:     {settings.warehouse_path}")
     print(f"  area marts:    {settings.marts_dir}/<grouping>/<area_id>/mart.duckdb")
-    print(f"  packs:         {settings.marts_dir}/<grouping>/<area_id>/datapakke-<grouping>-<area_id>.xlsx")
+    print(
+        f"  packs:         {settings.marts_dir}/<grouping>/<area_id>/datapakke-<grouping>-<area_id>.xlsx"
+    )
     print(f"  download page: {settings.site_dir / 'index.html'}  (make serve)")
     return 0
 

@@ -1,6 +1,5 @@
 """The nightly refresh at 02:30 Copenhagen time, covering every area in a single run."""
 
-
 import dagster as dg
 
 from pipelines.jobs import refresh_all

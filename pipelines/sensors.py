@@ -1,6 +1,5 @@
 """A sensor on data/raw/: a run when a file is added or its content changes, none otherwise."""
 
-
 import hashlib
 import json
 

@@ -61,7 +61,9 @@ def make_area_pack_data(
                             "area_name": name,
                             "period": period,
                             "sex": sex,
-                            "numerator": np.nan if suppressed else round(value * denominator / 1000),
+                            "numerator": np.nan
+                            if suppressed
+                            else round(value * denominator / 1000),
                             "denominator": denominator,
                             "value": np.nan if suppressed else value,
                             "ci95_low": np.nan if suppressed else value - half,
@@ -107,7 +109,12 @@ def make_area_pack_data(
             )
     population = pd.DataFrame(
         [
-            {"period": p, "sex": s, "age_band": band, "population": float(rng.integers(500, 20_000))}
+            {
+                "period": p,
+                "sex": s,
+                "age_band": band,
+                "population": float(rng.integers(500, 20_000)),
+            }
             for p in PERIODS
             for s in ("M", "K")
             for band in AGE_BANDS

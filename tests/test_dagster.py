@@ -140,9 +140,7 @@ def test_refresh_all_builds_every_pack_and_the_site(built) -> None:
         assert (folder / "charts" / "overview.png").exists()
     assert (marts / "site" / "index.html").exists()
     assert (marts / "warehouse.duckdb").exists()
-    materialized = {
-        e.asset_key.to_user_string() for e in result.get_asset_materialization_events()
-    }
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == EXPECTED_ASSETS
 
 

@@ -31,7 +31,11 @@ def test_groupings_and_area_counts() -> None:
     assert len(geo.areas_of_grouping("klynge2022")) == 22
     assert len(geo.areas_of_grouping("sundhedsraad2027")) == 17
     assert {a.area_id for a in geo.areas_of_grouping("region")} == {
-        "nordjylland", "midtjylland", "syddanmark", "hovedstaden", "sjaelland",
+        "nordjylland",
+        "midtjylland",
+        "syddanmark",
+        "hovedstaden",
+        "sjaelland",
     }
 
 
@@ -104,8 +108,14 @@ def test_broken_municipality_code_names_file_and_row(reference_copy: Path) -> No
 
 
 def test_unknown_member_code_names_file_and_row(reference_copy: Path) -> None:
-    _rewrite(reference_copy / "area_members.csv", "hovedstaden-byen,147,full", "hovedstaden-byen,999,full")
-    with pytest.raises(ReferenceDataError, match=r"area_members.csv, row 3: unknown municipality_code"):
+    _rewrite(
+        reference_copy / "area_members.csv",
+        "hovedstaden-byen,147,full",
+        "hovedstaden-byen,999,full",
+    )
+    with pytest.raises(
+        ReferenceDataError, match=r"area_members.csv, row 3: unknown municipality_code"
+    ):
         load_geography(reference_copy)
 
 
@@ -118,12 +128,16 @@ def test_municipality_left_out_of_a_grouping_is_named(reference_copy: Path) -> N
 
 
 def test_shared_member_must_be_marked_partial(reference_copy: Path) -> None:
-    _rewrite(reference_copy / "area_members.csv", "hovedstaden-syd,101,partial", "hovedstaden-syd,101,full")
+    _rewrite(
+        reference_copy / "area_members.csv",
+        "hovedstaden-syd,101,partial",
+        "hovedstaden-syd,101,full",
+    )
     with pytest.raises(ReferenceDataError, match="coverage=partial"):
         load_geography(reference_copy)
 
 
 def test_missing_column_is_named(reference_copy: Path) -> None:
     _rewrite(reference_copy / "areas.csv", "area_name", "navn")
-    with pytest.raises(ReferenceDataError, match="missing column.*area_name"):
+    with pytest.raises(ReferenceDataError, match=r"missing column.*area_name"):
         load_geography(reference_copy)

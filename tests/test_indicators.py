@@ -37,16 +37,22 @@ def counts_frame(values: dict[str, dict[str, float]], period: str = "2024", age:
 
 
 def inputs_for(ind: Indicator, numerator: pd.DataFrame, denominator: pd.DataFrame) -> EngineInputs:
-    weights = pd.DataFrame({"age_band": list(stats.ESP2013), "weight": list(stats.ESP2013.values())})
+    weights = pd.DataFrame(
+        {"age_band": list(stats.ESP2013), "weight": list(stats.ESP2013.values())}
+    )
     return EngineInputs(
-        units=UNITS, counts={ind.numerator: numerator, ind.denominator: denominator}, weights=weights
+        units=UNITS,
+        counts={ind.numerator: numerator, ind.denominator: denominator},
+        weights=weights,
     )
 
 
 def test_area_rates_are_computed_from_summed_counts_not_averaged_rates() -> None:
     ind = CATALOGUE["psychiatric_acute_admissions_per_1000"]
     numerator = counts_frame({"101": {"M": 300.0, "K": 100.0}, "147": {"M": 10.0, "K": 10.0}})
-    denominator = counts_frame({"101": {"M": 300_000.0, "K": 300_000.0}, "147": {"M": 50_000.0, "K": 50_000.0}})
+    denominator = counts_frame(
+        {"101": {"M": 300_000.0, "K": 300_000.0}, "147": {"M": 50_000.0, "K": 50_000.0}}
+    )
     values = compute_indicator(ind, inputs_for(ind, numerator, denominator))
     byen = values[(values["area_code"] == "hovedstaden-byen") & (values["sex"] == "T")].iloc[0]
     assert byen["numerator"] == 420 and byen["denominator"] == 700_000
@@ -88,7 +94,9 @@ def test_dsr_below_ten_events_is_not_shown() -> None:
                 rows_x.append((code, "2024", sex, band, events * (2 if sex == "T" else 1), False))
                 rows_n.append((code, "2024", sex, band, 1000.0 * (2 if sex == "T" else 1), False))
     columns = ["municipality_code", "period", "sex", "age_band", "x", "imputed"]
-    inputs = inputs_for(ind, pd.DataFrame(rows_x, columns=columns), pd.DataFrame(rows_n, columns=columns))
+    inputs = inputs_for(
+        ind, pd.DataFrame(rows_x, columns=columns), pd.DataFrame(rows_n, columns=columns)
+    )
     values = compute_indicator(ind, inputs)
     laesoe = values[(values["area_code"] == "825") & (values["sex"] == "T")].iloc[0]
     assert np.isnan(laesoe["value"]) and "Færre end 10" in laesoe["value_note"]
@@ -103,7 +111,9 @@ def series_inputs(values: dict[str, dict[str, float]]) -> tuple[EngineInputs, li
 
 def published_lookup(published: pd.DataFrame, level: str, code: str, sex: str = "T") -> float:
     row = published[
-        (published["area_level"] == level) & (published["area_code"] == code) & (published["sex"] == sex)
+        (published["area_level"] == level)
+        & (published["area_code"] == code)
+        & (published["sex"] == sex)
     ]
     return float(row["count"].iloc[0])
 
@@ -171,9 +181,7 @@ def test_the_audit_catches_a_leak_when_protection_is_skipped() -> None:
     inputs, catalogue = series_inputs({"147": {"M": 2.0, "K": 40.0}})
     published = published_counts(inputs, catalogue, threshold=5)
     leaky = published.copy()
-    secondary = leaky["is_suppressed"] & ~(
-        (leaky["area_code"] == "147") & (leaky["sex"] == "M")
-    )
+    secondary = leaky["is_suppressed"] & ~((leaky["area_code"] == "147") & (leaky["sex"] == "M"))
     leaky.loc[secondary, "is_suppressed"] = False
     leaky.loc[secondary, "count"] = 1.0  # any value: what matters is that it is published
     assert audit_published_counts(leaky, UNITS) != []
@@ -183,6 +191,8 @@ def test_measure_ref_age_filter_keeps_the_65plus_bands() -> None:
     from datapakke.indicators import _age_filter
 
     clause = _age_filter(65)
-    assert "'65-69'" in clause and "'90+'" in clause and "'65+'" in clause and "'60-64'" not in clause
+    assert (
+        "'65-69'" in clause and "'90+'" in clause and "'65+'" in clause and "'60-64'" not in clause
+    )
     assert _age_filter(None) == "TRUE"
     assert MeasureRef("x", 80) != MeasureRef("x", 65)

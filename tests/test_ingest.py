@@ -68,7 +68,8 @@ def drop(settings, name: str, target: str | None = None) -> Path:
 
 
 GOOD_ROWS = "Kommunekode;Kommune;År;Antal\n" + "".join(
-    f"{code};X;2023;{n}\n" for code, n in [("101", 40), ("147", 12), ("751", 33), ("461", 20), ("851", 9)]
+    f"{code};X;2023;{n}\n"
+    for code, n in [("101", 40), ("147", 12), ("751", 33), ("461", 20), ("851", 9)]
 )
 
 
@@ -119,7 +120,9 @@ def test_formula_text_is_quarantined_never_loaded(settings) -> None:
         ("renamed_column.csv", "did you mean 'Antal personer'"),
     ],
 )
-def test_unreadable_file_is_rejected_and_previous_data_stay(settings, name: str, message: str) -> None:
+def test_unreadable_file_is_rejected_and_previous_data_stay(
+    settings, name: str, message: str
+) -> None:
     good = settings.raw_dir / "corpus" / "a.csv"
     good.parent.mkdir(parents=True)
     good.write_text(GOOD_ROWS, encoding="utf-8")
@@ -144,7 +147,9 @@ def test_too_many_bad_rows_reject_the_whole_file(settings) -> None:
     report = ingest_source(corpus_spec(), settings, today=TODAY)
     assert report.status == "rejected"
     assert "the whole file is rejected" in report.message
-    assert read_frame(settings.warehouse_path, "SELECT count(*) AS n FROM raw.validated")["n"][0] == 0
+    assert (
+        read_frame(settings.warehouse_path, "SELECT count(*) AS n FROM raw.validated")["n"][0] == 0
+    )
 
 
 def test_a_few_bad_rows_are_quarantined_and_the_rest_loaded(settings) -> None:
@@ -174,9 +179,7 @@ def test_raw_files_are_never_modified(settings) -> None:
 def sample_warehouse(tmp_path_factory):
     """Every registered sample source loaded into one warehouse."""
     root = tmp_path_factory.mktemp("sample")
-    settings = replace(
-        get_settings(), raw_dir=SAMPLE_DIR.parent, marts_dir=root / "marts"
-    )
+    settings = replace(get_settings(), raw_dir=SAMPLE_DIR.parent, marts_dir=root / "marts")
     reports = {spec.id: ingest_source(spec, settings, today=TODAY) for spec in load_registry()}
     return settings, reports
 

@@ -61,7 +61,9 @@ def aggregate_contacts(
         con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute(f"SET threads = {threads or os.cpu_count() or 1}")
         con.execute("SET preserve_insertion_order = false")
-        columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {_relation(path)}").fetchall()]
+        columns = [
+            row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {_relation(path)}").fetchall()
+        ]
         missing = [c for c in REQUIRED if c not in columns]
         if missing:
             raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; found {columns}")
@@ -92,7 +94,12 @@ def to_aktivitet_csv(aggregate: pd.DataFrame, out: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("extract", type=Path, help="Parquet or CSV file of individual contacts")
-    parser.add_argument("--out", type=Path, required=True, help="CSV to write (e.g. data/raw/esundhed/aktivitet-2025.csv)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="CSV to write (e.g. data/raw/esundhed/aktivitet-2025.csv)",
+    )
     parser.add_argument("--memory-limit", default="2GB")
     args = parser.parse_args(argv)
     try:

@@ -143,7 +143,9 @@ def resolve_source(spec: SourceSpec, settings: Settings) -> ResolvedSource:
     drops = sorted(
         p
         for p in settings.raw_dir.glob(spec.drop_glob)
-        if p.is_file() and settings.sample_dir not in p.parents and not p.name.startswith(".")
+        if p.is_file()
+        and settings.sample_dir not in p.parents
+        and not p.name.startswith(".")
         and not p.name.endswith(".request.json")
     )
     if drops:
