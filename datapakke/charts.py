@@ -1118,8 +1118,8 @@ def _panels_figure(
 
     canvas = _Canvas(width, height)
     x = _MARGIN_IN
-    for spec, slot in zip(specs, slot_widths, strict=True):
-        box = (x + spec.pad_left, bottom, plot_widths[kinds.index(spec.kind)], plot_height)
+    for spec, slot, plot_width in zip(specs, slot_widths, plot_widths, strict=True):
+        box = (x + spec.pad_left, bottom, plot_width, plot_height)
         _panel_header(canvas, x, bottom + plot_height, spec.title, spec.subtitle)
         spec.draw(canvas, box)
         _draw_legend(
@@ -1136,9 +1136,7 @@ def _panels_figure(
         canvas, levels, _MARGIN_IN, 0.08 + footer_h + 0.06 + level_h, usable, 6, gid="level-legend"
     )
     if footer:
-        canvas.text(
-            _MARGIN_IN, 0.08, footer, color=MUTED, va="bottom", gid="footer", linespacing=1.15
-        )
+        canvas.text(_MARGIN_IN, 0.08, footer, color=MUTED, va="bottom", gid="footer")
     canvas.text(
         _MARGIN_IN,
         height - 0.1,
@@ -1146,7 +1144,7 @@ def _panels_figure(
         size=FONT_TITLE,
         bold=True,
         va="top",
-        linespacing=1.1,
+        linespacing=_TITLE_LINE_IN / (FONT_TITLE * 1.25 / 72),  # the height reserved above
         gid="title",
     )
     canvas.text(
@@ -1670,74 +1668,70 @@ def _name_points(canvas: _Canvas, plot: _Plot, points: pd.DataFrame) -> None:
 
 
 def _overview_rows(pack: AreaPackData, member_code: str | None) -> pd.DataFrame:
-    """One row per indicator, themes in THEME_ORDER: value, comparison, national spread."""
+    """One row per indicator, themes in THEME_ORDER: latest value, comparison, national spread.
+
+    Whole-table group-bys rather than a loop over indicators (a loop was most of this chart's
+    time).
+    """
     cat = _catalogue(pack)
-    theme_rank = (
-        cat["theme"].map({t: i for i, t in enumerate(THEME_ORDER)}).fillna(len(THEME_ORDER))
+    theme_rank = cat["theme"].map({t: i for i, t in enumerate(THEME_ORDER)})
+    cat = cat.assign(_theme=theme_rank.fillna(len(THEME_ORDER))).sort_values(
+        "_theme", kind="stable"
     )
-    cat = cat.assign(_theme=theme_rank).sort_values("_theme", kind="stable")
-    values = pack.values[pack.values["sex"] == "T"]
-    values = values.assign(
-        year=pd.to_numeric(values["period"], errors="coerce"),
-        value=pd.to_numeric(values["value"], errors="coerce"),
-        is_suppressed=values["is_suppressed"].fillna(False).astype(bool),
-        area_code=values["area_code"].astype(str),
+    v = pack.values[pack.values["sex"] == "T"]
+    v = v.assign(
+        year=pd.to_numeric(v["period"], errors="coerce"),
+        value=pd.to_numeric(v["value"], errors="coerce"),
+        is_suppressed=v["is_suppressed"].fillna(False).astype(bool),
+        area_code=v["area_code"].astype(str),
     )
-    by_indicator = dict(tuple(values.groupby("indicator_id", sort=False)))
+    # The latest year with anything published, per indicator (as in the indicator figures).
+    published = v[v["value"].notna() | v["is_suppressed"]]
+    latest = published.groupby("indicator_id")["year"].max()
+    latest = latest.reindex(v["indicator_id"].unique()).fillna(
+        v.groupby("indicator_id")["year"].max()
+    )
+    now = v[v["year"] == v["indicator_id"].map(latest)]
+    if member_code is None:
+        mine = now[now["role"] == "area"]
+    else:
+        mine = now[(now["role"] == "member") & (now["area_code"] == str(member_code))]
+    mine = mine.drop_duplicates("indicator_id").set_index("indicator_id")
+    national = now[now["role"] == "country"].drop_duplicates("indicator_id")
+    national = national.set_index("indicator_id")["value"]
     funnel = pack.funnel[~pack.funnel["is_suppressed"].fillna(False).astype(bool)]
-    spread_by = dict(tuple(funnel.groupby("indicator_id", sort=False)))
-    role = "member" if member_code is not None else "area"
-    rows = []
-    for ind in cat.itertuples():
-        v = by_indicator.get(ind.indicator_id, values.iloc[0:0])
-        mine = v[v["role"] == role]
-        if member_code is not None:
-            mine = mine[mine["area_code"] == str(member_code)]
-        year = (
-            _latest_year(
-                v["year"].to_numpy(float),
-                v["value"].to_numpy(float),
-                v["is_suppressed"].to_numpy(bool),
-            )
-            if len(v)
-            else None
-        )
-        row: dict[str, Any] = {
-            "indicator_id": ind.indicator_id,
-            "theme": ind.theme,
-            "title": ind.title_da,
-            "unit": _short_unit(str(ind.unit_da), str(ind.title_da)),
-            "decimals": int(ind.decimals),
-            "method": ind.method,
-            "year": year,
-            "value": np.nan,
-            "suppressed": False,
-            "comparison": "not_compared",
-            "national": np.nan,
-            "min": np.nan,
-            "q25": np.nan,
-            "q75": np.nan,
-            "max": np.nan,
+    funnel = funnel.assign(value=pd.to_numeric(funnel["value"], errors="coerce")).dropna(
+        subset=["value"]
+    )
+    spread = funnel.groupby("indicator_id")["value"].quantile([0, 0.25, 0.75, 1]).unstack()
+
+    ids = cat["indicator_id"]
+    comparison = ids.map(mine["compared_to_national"]).astype(object)
+    quantile = {q: ids.map(spread[q]) if q in spread else np.nan for q in (0, 0.25, 0.75, 1)}
+    return pd.DataFrame(
+        {
+            "indicator_id": ids.to_numpy(),
+            "theme": cat["theme"].to_numpy(),
+            "title": cat["title_da"].to_numpy(),
+            "unit": [
+                _short_unit(str(u), str(t))
+                for u, t in zip(cat["unit_da"], cat["title_da"], strict=True)
+            ],
+            "decimals": cat["decimals"].astype(int).to_numpy(),
+            "method": cat["method"].to_numpy(),
+            "year": ids.map(latest).to_numpy(float),
+            "value": ids.map(mine["value"]).to_numpy(float),
+            "suppressed": ids.map(mine["is_suppressed"]).eq(True).to_numpy(),
+            "comparison": comparison.where(
+                comparison.isin(list(COMPARISON_COLOURS)), "not_compared"
+            ).to_numpy(),
+            "national": ids.map(national).to_numpy(float),
+            "min": np.asarray(quantile[0], float),
+            "q25": np.asarray(quantile[0.25], float),
+            "q75": np.asarray(quantile[0.75], float),
+            "max": np.asarray(quantile[1], float),
         }
-        now = mine[mine["year"] == year]
-        if not now.empty:
-            first = now.iloc[0]
-            row["value"], row["suppressed"] = float(first["value"]), bool(first["is_suppressed"])
-            comparison = str(first["compared_to_national"])
-            row["comparison"] = comparison if comparison in COMPARISON_COLOURS else "not_compared"
-        national = v[(v["role"] == "country") & (v["year"] == year)]["value"]
-        if not national.empty:
-            row["national"] = float(national.iloc[0])
-        f = spread_by.get(ind.indicator_id)
-        spread = (
-            pd.to_numeric(f["value"], errors="coerce").dropna().to_numpy(float)
-            if f is not None
-            else np.array([])
-        )
-        if spread.size:
-            row["min"], row["q25"], row["q75"], row["max"] = np.percentile(spread, [0, 25, 75, 100])
-        rows.append(row)
-    return pd.DataFrame(rows)
+    )
 
 
 def _theme_label(theme: str) -> str:
