@@ -123,7 +123,8 @@ def load_source(
         else (validation.rejected_reason if validation is not None else "not validated")
     )
     quarantine = validation.quarantine if validation is not None else _file_error_quarantine(raw)
-    skipped = len(raw.skipped) + (len(validation.skipped) if validation is not None else 0)
+    # Validation's list starts from the reader's, so it already holds every skipped row.
+    skipped = len(validation.skipped) if validation is not None else len(raw.skipped)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM raw.quarantine WHERE source_id = ?", [spec.id])
