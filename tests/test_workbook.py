@@ -113,7 +113,9 @@ def charts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def written(pack: AreaPackData, charts: dict[str, Path], tmp_path_factory) -> Path:
+def written(
+    pack: AreaPackData, charts: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     return write_pack(pack, charts, tmp_path_factory.mktemp("pack") / f"{pack.file_stem}.xlsx")
 
 
@@ -492,7 +494,9 @@ def _with_time(pack: AreaPackData, moment: datetime) -> AreaPackData:
     return dataclasses.replace(pack, built_at=moment)
 
 
-def test_history_rotation(small_pack: AreaPackData, tmp_path: Path, monkeypatch) -> None:
+def test_history_rotation(
+    small_pack: AreaPackData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     start = datetime(2026, 11, 1, 2, 30)
     builds = [start + timedelta(days=i) for i in range(5)]
     for moment in builds:
@@ -586,3 +590,16 @@ def test_same_pack_same_bytes(small_pack: AreaPackData, tmp_path: Path) -> None:
     first = write_pack(small_pack, {}, tmp_path / "a.xlsx").read_bytes()
     second = write_pack(small_pack, {}, tmp_path / "b.xlsx").read_bytes()
     assert first == second  # reproducible: zip times and document times are the build time
+
+
+def test_pack_without_values_or_sources_still_reads(
+    small_pack: AreaPackData, tmp_path: Path
+) -> None:
+    empty = dataclasses.replace(
+        small_pack, values=small_pack.values.iloc[0:0], sources=small_pack.sources.iloc[0:0]
+    )
+    wb = load_workbook(write_pack(empty, {}, tmp_path / "empty.xlsx"))
+    assert wb.sheetnames[-1] == "Data" and wb["Data"].max_row == 2
+    texts = {c.value for ws in wb.worksheets for c in _cells(ws)}
+    assert "Der er ingen tal for denne indikator i datapakken." in texts
+    assert "Ingen data" in texts  # the data period on the front page
