@@ -15,7 +15,6 @@ refresh_all = dg.define_asset_job(
 build_area = dg.define_asset_job(
     "build_area",
     selection=dg.AssetSelection.assets(area_mart, area_pack, download_site),
-    partitions_def=area_mart.partitions_def,
     executor_def=dg.in_process_executor,
     description="Rebuild one area's mart, charts and pack from the current warehouse.",
 )
