@@ -45,6 +45,10 @@ ROLE_LABELS_DA = {
     "country": "Hele landet",
 }
 SEX_LABELS_DA = {"T": "I alt", "M": "Mænd", "K": "Kvinder"}
+MONTHS_DA = (
+    "januar", "februar", "marts", "april", "maj", "juni",
+    "juli", "august", "september", "oktober", "november", "december",
+)  # fmt: skip
 THEME_ORDER = [
     "Befolkning",
     "Ældre",

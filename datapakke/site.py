@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from datapakke.config import Settings, get_settings
 from datapakke.geography import Area, Geography, default_geography
-from datapakke.presentation import SYNTHETIC_BANNER_DA, format_da
+from datapakke.presentation import MONTHS_DA, SYNTHETIC_BANNER_DA, format_da
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +49,6 @@ HISTORY_STAMP_FORMAT = "%Y%m%dT%H%M%S"
 _SAFE_ID = re.compile(r"[a-z0-9-]+")
 _SAFE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*(\.[a-z0-9]+)?")
 
-MONTHS_DA = (
-    "januar", "februar", "marts", "april", "maj", "juni",
-    "juli", "august", "september", "oktober", "november", "december",
-)  # fmt: skip
 MEMBERSHIP_STATUS_DA = {
     "confirmed": "Bekræftet medlemskab",
     "single-source": "Medlemskab fra én kilde",

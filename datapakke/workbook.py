@@ -42,6 +42,7 @@ from datapakke.pack_data import AreaPackData
 from datapakke.presentation import (
     COMPARISON_COLOURS,
     COMPARISON_LABELS_DA,
+    MONTHS_DA,
     ROLE_LABELS_DA,
     SEX_LABELS_DA,
     SUPPRESSED_NOTE_DA,
@@ -75,10 +76,6 @@ PAGE_HIGH_PT = 487 * 0.95
 # Deflate level of the saved file: 1 is ~3x faster than 6 here and ~15 % bigger.
 ZIP_LEVEL = 1
 
-MONTHS_DA = (
-    "januar", "februar", "marts", "april", "maj", "juni",
-    "juli", "august", "september", "oktober", "november", "december",
-)  # fmt: skip
 MEMBERSHIP_STATUS_DA = {
     "confirmed": "Bekræftet: medlemskommunerne er bekræftet af offentlige kilder.",
     "single-source": "Én kilde: medlemskommunerne står i én offentlig kilde, men er ikke "
