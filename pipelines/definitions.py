@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets import core, marts, packs, raw
+from assets import core, fetch, marts, packs, raw
 from pipelines.jobs import build_area, refresh_all
 from pipelines.resources import DatapakkeSettings
 from pipelines.schedules import nightly_refresh
@@ -17,6 +17,7 @@ defs = dg.Definitions.merge(
             marts.area_mart,
             packs.area_pack,
             packs.download_site,
+            fetch.statbank_extracts,
         ],
         asset_checks=[
             core.reference_integrity,
@@ -24,7 +25,7 @@ defs = dg.Definitions.merge(
             marts.indicator_value_schema_check,
             *packs.pack_freshness_checks,
         ],
-        jobs=[refresh_all, build_area],
+        jobs=[refresh_all, build_area, fetch.fetch_statbank],
         schedules=[nightly_refresh],
         sensors=[
             raw_file_sensor,
