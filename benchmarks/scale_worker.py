@@ -61,8 +61,16 @@ def main() -> None:
     else:
         raise SystemExit(f"unknown mode {mode}")
     seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"mode": mode, "seconds": seconds, "peak_mb": peak_mb, "groups": rows}))
+    print(json.dumps({"mode": mode, "seconds": seconds, "peak_mb": peak_rss_mb(), "groups": rows}))
+
+
+def peak_rss_mb() -> float:
+    """This process's own high-water mark (VmHWM): ru_maxrss survives exec on Linux, so a
+    worker started from a large parent would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":
