@@ -18,7 +18,7 @@ install: $(STAMP)
 
 ## Build every pack from the embedded sample (or from real data in data/raw/ when present).
 run: $(STAMP)
-	mkdir -p $(DAGSTER_HOME)
+	mkdir -p $(DAGSTER_HOME) data/marts
 	cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
 	$(BIN)/python -m pipelines.run_all
 
@@ -28,7 +28,7 @@ test: $(STAMP)
 
 ## The Dagster UI with its daemon (schedule and sensor); run history is kept in .dagster_home/.
 dev: $(STAMP)
-	mkdir -p $(DAGSTER_HOME)
+	mkdir -p $(DAGSTER_HOME) data/marts
 	cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
 	$(BIN)/dagster dev -m pipelines.definitions
 
