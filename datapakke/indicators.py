@@ -108,18 +108,22 @@ def municipal_counts(con: duckdb.DuckDBPyConnection, ref: MeasureRef) -> pd.Data
 
 def unit_counts(counts: pd.DataFrame, units: pd.DataFrame, by_age: bool) -> pd.DataFrame:
     """Sum municipal counts to every unit in DuckDB; note units with members missing."""
-    age = ", c.age_band" if by_age else ""
+    age = ", age_band" if by_age else ""
+    # Summed to one row per municipality first, so count(*) counts members (no DISTINCT needed).
     sql = f"""
     WITH size AS (
         SELECT area_level, "grouping", area_code, count(*) AS members_expected
         FROM units GROUP BY ALL
+    ), municipal AS (
+        SELECT municipality_code, period, sex{age}, sum(x) AS x, bool_or(imputed) AS imputed
+        FROM counts GROUP BY ALL
     )
     SELECT u.area_level, u."grouping", u.area_code, c.period, c.sex{age},
            sum(c.x) AS x, bool_or(c.imputed) AS imputed,
-           count(DISTINCT c.municipality_code) AS members_present,
+           count(*) AS members_present,
            any_value(s.members_expected) AS members_expected
     FROM units u
-    JOIN counts c USING (municipality_code)
+    JOIN municipal c USING (municipality_code)
     JOIN size s USING (area_level, "grouping", area_code)
     GROUP BY ALL
     ORDER BY ALL

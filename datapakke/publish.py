@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import os
 import subprocess
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from datapakke import stats
 from datapakke.catalogue import catalogue_frame, load_catalogue
 from datapakke.config import REPO_ROOT, Settings
-from datapakke.geography import Area, Geography
+from datapakke.geography import NATIONAL_CODE, Area, Geography
 from datapakke.pack_data import (
     FUNNEL_COLUMNS,
     POPULATION_COLUMNS,
@@ -51,51 +53,73 @@ def code_version() -> str:
         return version("datapakker")
 
 
-def load_published(warehouse_path: Path) -> dict[str, pd.DataFrame]:
+@dataclass
+class Published:
+    """The warehouse's published tables, read once, indexed for cutting many area marts."""
+
+    values: pd.DataFrame  # mart.indicator_value
+    indicator: pd.DataFrame  # mart.indicator, in catalogue order
+    sources: pd.DataFrame  # SOURCE_COLUMNS
+    population: pd.DataFrame  # municipality × year (1st quarter) × sex × age band
+    funnel: pd.DataFrame  # every municipality, sex T, each indicator's latest period
+    unit_rows: dict[tuple[str, str, str], np.ndarray]  # (area_level, grouping, area_code) → rows
+
+
+def load_published(warehouse_path: Path) -> Published:
     """The published tables the area marts are cut from, read once (read-only)."""
     with connect(warehouse_path, read_only=True) as con:
-        return {
-            "values": con.execute("SELECT * FROM mart.indicator_value").df(),
-            "indicator": con.execute('SELECT * FROM mart.indicator ORDER BY "order"').df(),
-            "sources": con.execute(
-                "SELECT source_id, title, publisher, accepted_file AS file, "
-                "accepted_sha256 AS sha256, rows_loaded AS rows, is_synthetic "
-                "FROM raw.source_file ORDER BY source_id"
-            ).df(),
-            "population": con.execute(
-                "SELECT municipality_code, substr(period, 1, 4) AS period, sex, age_band, "
-                "population FROM core.population WHERE period LIKE '%K1'"
-            ).df(),
-        }
-
-
-def area_tables(
-    published: dict[str, pd.DataFrame], geo: Geography, area: Area
-) -> dict[str, pd.DataFrame]:
-    """Cut one area's tables from the published ones; add each member's comparison with the area."""
-    values = published["values"]
-    catalogue = published["indicator"]
-    regions = sorted({geo.municipalities[c].region_area_id for c in area.members})
-    level = "region" if area.grouping == "region" else "area"
-    is_member = (values["area_level"] == "municipality") & values["area_code"].isin(area.members)
-    is_area = (
-        (values["area_level"] == level)
-        & (values["grouping"] == area.grouping)
-        & (values["area_code"] == area.area_id)
+        values = con.execute("SELECT * FROM mart.indicator_value").df()
+        indicator = con.execute('SELECT * FROM mart.indicator ORDER BY "order"').df()
+        sources = con.execute(
+            "SELECT source_id, title, publisher, accepted_file AS file, "
+            "accepted_sha256 AS sha256, rows_loaded AS rows, is_synthetic "
+            "FROM raw.source_file ORDER BY source_id"
+        ).df()
+        population = con.execute(
+            "SELECT municipality_code, substr(period, 1, 4) AS period, sex, age_band, "
+            "population FROM core.population WHERE period LIKE '%K1'"
+        ).df()
+    # The funnel shows every municipality in Denmark (published values only), latest period.
+    funnel = values[(values["area_level"] == "municipality") & (values["sex"] == "T")]
+    latest_period = funnel.groupby("indicator_id")["period"].transform("max")
+    funnel = funnel[funnel["period"] == latest_period]
+    return Published(
+        values=values,
+        indicator=indicator,
+        sources=sources[SOURCE_COLUMNS],
+        population=population,
+        funnel=funnel[[c for c in FUNNEL_COLUMNS if c != "is_member"]].reset_index(drop=True),
+        unit_rows=values.groupby(["area_level", "grouping", "area_code"], sort=False).indices,
     )
-    is_region = (values["area_level"] == "region") & values["area_code"].isin(regions) & ~is_area
-    is_country = values["area_level"] == "country"
-    cut = values[is_member | is_area | is_region | is_country].copy()
-    cut["role"] = "member"
-    cut.loc[is_area[cut.index], "role"] = "area"
-    cut.loc[is_region[cut.index], "role"] = "region"
-    cut.loc[is_country[cut.index], "role"] = "country"
-    cut["grouping"] = cut["grouping"].where(cut["role"] != "area", area.grouping)
+
+
+def area_tables(published: Published, geo: Geography, area: Area) -> dict[str, pd.DataFrame]:
+    """Cut one area's tables from the published ones; add each member's comparison with the area."""
+    regions = sorted({geo.municipalities[c].region_area_id for c in area.members})
+    area_unit = ("region" if area.grouping == "region" else "area", area.grouping, area.area_id)
+    units_by_role = {
+        "member": [("municipality", "", code) for code in area.members],
+        "area": [area_unit],
+        "region": [
+            ("region", "region", r) for r in regions if ("region", "region", r) != area_unit
+        ],
+        "country": [("country", "", NATIONAL_CODE)],
+    }
+    rows, roles = [], []
+    for role, units in units_by_role.items():
+        for unit in units:
+            unit_rows = published.unit_rows.get(unit, np.empty(0, dtype=np.intp))
+            rows.append(unit_rows)
+            roles.append(np.full(len(unit_rows), role, dtype=object))
+    order = np.argsort(np.concatenate(rows), kind="stable")  # keep the warehouse's row order
+    cut = published.values.take(np.concatenate(rows)[order])
+    cut["role"] = np.concatenate(roles)[order]
 
     keys = ["indicator_id", "period", "sex"]
     area_value = cut[cut["role"] == "area"][[*keys, "value"]].rename(
         columns={"value": "area_value"}
     )
+    catalogue = published.indicator
     cut = cut.merge(area_value, on=keys, how="left").merge(
         catalogue[["indicator_id", "polarity", "interval"]], on="indicator_id"
     )
@@ -103,34 +127,21 @@ def area_tables(
     cut["compared_to_area"] = "not_compared"
     if compare.any():
         sub = cut[compare]
-        cut.loc[compare, "compared_to_area"] = _compare_by_polarity(sub)
-    values_out = cut[VALUE_COLUMNS].reset_index(drop=True)
+        cut.loc[compare, "compared_to_area"] = stats.compare_to_benchmark(
+            sub["ci95_low"], sub["ci95_high"], sub["area_value"], sub["polarity"]
+        )
 
-    # The funnel shows every municipality in Denmark (published values only), latest period.
-    funnel = values[(values["area_level"] == "municipality") & (values["sex"] == "T")]
-    latest_period = funnel.groupby("indicator_id")["period"].transform("max")
-    funnel = funnel[funnel["period"] == latest_period].copy()
-    funnel["is_member"] = funnel["area_code"].isin(area.members)
-
-    pop = published["population"]
+    pop = published.population
     pop = pop[pop["municipality_code"].isin(area.members)]
     population = pop.groupby(["period", "sex", "age_band"], as_index=False)["population"].sum()
+    funnel = published.funnel.assign(is_member=published.funnel["area_code"].isin(area.members))
     return {
-        "indicator_value": values_out,
-        "funnel": funnel[FUNNEL_COLUMNS].reset_index(drop=True),
+        "indicator_value": cut[VALUE_COLUMNS].reset_index(drop=True),
+        "funnel": funnel[FUNNEL_COLUMNS],
         "population": population[POPULATION_COLUMNS],
         "indicator": catalogue,
-        "source": published["sources"][SOURCE_COLUMNS],
+        "source": published.sources,
     }
-
-
-def _compare_by_polarity(frame: pd.DataFrame) -> list[str]:
-    result = pd.Series("not_compared", index=frame.index, dtype=object)
-    for polarity, group in frame.groupby("polarity"):
-        result[group.index] = stats.compare_to_benchmark(
-            group["ci95_low"], group["ci95_high"], group["area_value"], polarity
-        )
-    return result.tolist()
 
 
 def write_area_mart(
@@ -175,7 +186,7 @@ def write_area_mart(
         ]
     )
     try:
-        con = duckdb.connect(str(temp))
+        con = duckdb.connect(str(temp), config={"threads": 1})
         try:
             for name, frame in {**tables, "area": info, "member": members}.items():
                 con.register("_frame", frame)

@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -183,7 +182,7 @@ def validate_observations(
     column_of = {role: spec.columns.get(role, role) for role in _TEXT_COLUMNS.values()}
 
     for text_column, role in _TEXT_COLUMNS.items():
-        formula = raw[text_column].map(looks_like_formula)
+        formula = _map_unique(raw[text_column], looks_like_formula)[0].astype(bool)
         quarantine.add(
             formula,
             column_of[role],
@@ -334,8 +333,9 @@ def drop_redundant_totals(typed: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple
     skipped: list[tuple[int, str]] = []
     keys = ["measure_id", "municipality_code", "period"]
     for column, total in (("age_band", "total"), ("sex", "T")):
-        has_parts = typed.groupby(keys)[column].transform(lambda s, t=total: (s != t).any())
-        redundant = (typed[column] == total) & has_parts
+        is_part = typed[column] != total
+        has_parts = is_part.groupby([typed[k] for k in keys]).transform("any")
+        redundant = ~is_part & has_parts
         skipped += [
             (int(r), f"{column} total row dropped: its parts are in the file")
             for r in typed.loc[redundant, "_source_row"]
@@ -343,10 +343,11 @@ def drop_redundant_totals(typed: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple
         typed = typed[~redundant]
     group_keys = ["measure_id", "municipality_code", "period", "sex", "age_band"]
     if typed.duplicated(group_keys).any():
+        # Single years summed into one band: a band with any unknown (hidden) year is unknown.
         aggregations = {c: "first" for c in typed.columns if c not in [*group_keys, "value"]}
         aggregations["source_suppressed"] = "any"
-        summed = typed.groupby(group_keys, as_index=False).agg(
-            {"value": lambda s: s.sum(min_count=1) if s.notna().all() else np.nan, **aggregations}
-        )
-        typed = summed[typed.columns]
+        grouped = typed.assign(value_missing=typed["value"].isna()).groupby(group_keys)
+        summed = grouped.agg({"value": "sum", "value_missing": "any", **aggregations})
+        summed["value"] = summed["value"].mask(summed["value_missing"])
+        typed = summed.reset_index()[typed.columns]
     return typed, skipped
