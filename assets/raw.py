@@ -1,25 +1,29 @@
 """Raw layer: one asset per registered source (read, validate, load), each with a blocking check.
 
 The assets are generated from ``data/reference/sources.yaml``: adding a source is configuration.
+They are materialized by one step, so the sources are read and validated side by side by two
+worker processes and loaded one at a time (the warehouse has one writer); an analyst can still
+select and refresh a single source.
 """
 
 import dagster as dg
 
 from assets.metadata import table_preview
-from datapakke.pipeline import ingest_source
+from datapakke.pipeline import SourceReport, ingest_sources
 from datapakke.sources.registry import SourceSpec, load_registry
 from datapakke.warehouse import read_frame
 from pipelines.resources import DatapakkeSettings
 
 WAREHOUSE_POOL = "duckdb_warehouse"
+SOURCES = load_registry()
 
 
 def raw_asset_key(spec: SourceSpec) -> dg.AssetKey:
     return dg.AssetKey(f"raw_{spec.id}")
 
 
-def _raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
-    @dg.asset(
+def _raw_spec(spec: SourceSpec) -> dg.AssetSpec:
+    return dg.AssetSpec(
         key=raw_asset_key(spec),
         group_name="raw",
         description=f"{spec.title} ({spec.publisher}). Read from the newest file matching "
@@ -28,27 +32,39 @@ def _raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         kinds={"duckdb", "pandas"},
         owners=["team:datapakker"],
         code_version="1",
-        pool=WAREHOUSE_POOL,
     )
-    def raw_source(settings: DatapakkeSettings) -> dg.MaterializeResult:
-        report = ingest_source(spec, settings.get())
-        return dg.MaterializeResult(
-            metadata={
-                "file": dg.MetadataValue.path(report.file),
-                "sha256": report.sha256,
-                "status": report.status,
-                "is_synthetic": report.is_synthetic,
-                "rows_read": report.rows_read,
-                "rows_loaded": report.rows_loaded,
-                "rows_skipped": report.rows_skipped,
-                "rows_quarantined": len(report.quarantine),
-                "quarantine_preview": table_preview(report.quarantine),
-                "dagster/row_count": report.rows_loaded,
-            }
-        )
 
+
+@dg.multi_asset(
+    name="raw_sources",
+    specs=[_raw_spec(spec) for spec in SOURCES],
+    can_subset=True,
+    pool=WAREHOUSE_POOL,
+)
+def raw_sources(context: dg.AssetExecutionContext, settings: DatapakkeSettings):
+    selected = [spec for spec in SOURCES if raw_asset_key(spec) in context.selected_asset_keys]
+    for spec, report in zip(selected, ingest_sources(selected, settings.get()), strict=True):
+        yield dg.MaterializeResult(asset_key=raw_asset_key(spec), metadata=_metadata(report))
+
+
+def _metadata(report: SourceReport) -> dict[str, object]:
+    return {
+        "file": dg.MetadataValue.path(report.file),
+        "sha256": report.sha256,
+        "status": report.status,
+        "is_synthetic": report.is_synthetic,
+        "rows_read": report.rows_read,
+        "rows_loaded": report.rows_loaded,
+        "rows_skipped": report.rows_skipped,
+        "rows_quarantined": len(report.quarantine),
+        "quarantine_preview": table_preview(report.quarantine),
+        "dagster/row_count": report.rows_loaded,
+    }
+
+
+def _validation_check(spec: SourceSpec) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=raw_source,
+        asset=raw_asset_key(spec),
         name="validation",
         blocking=True,
         description="Pandera validation of the source: quarantined rows warn; a rejected file "
@@ -80,9 +96,10 @@ def _raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             },
         )
 
-    return dg.Definitions(assets=[raw_source], asset_checks=[validation_check])
+    return validation_check
 
 
-SOURCES = load_registry()
-defs = dg.Definitions.merge(*[_raw_asset(spec) for spec in SOURCES])
+defs = dg.Definitions(
+    assets=[raw_sources], asset_checks=[_validation_check(spec) for spec in SOURCES]
+)
 RAW_ASSET_KEYS = [raw_asset_key(spec) for spec in SOURCES]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -28,7 +28,7 @@ from datapakke.indicators import (
     compute_indicator_values,
     units_frame,
 )
-from datapakke.ingest import read_raw
+from datapakke.ingest import RawLoad, read_raw
 from datapakke.publish import (
     area_tables,
     code_version,
@@ -38,7 +38,7 @@ from datapakke.publish import (
 )
 from datapakke.schemas import indicator_value_schema
 from datapakke.sources.registry import SourceSpec, load_registry, resolve_source
-from datapakke.validate import validate_observations
+from datapakke.validate import ValidationResult, validate_observations
 from datapakke.warehouse import build_core, connect, load_source, replace_table
 
 T = TypeVar("T")
@@ -67,30 +67,76 @@ def ingest_source(
 ) -> SourceReport:
     """Read, validate and load one source into the warehouse (raw, quarantine, validated)."""
     settings = settings or get_settings()
+    return _load_read_source(read_and_validate(spec, settings, geo, today), settings)
+
+
+def ingest_sources(
+    specs: list[SourceSpec],
+    settings: Settings | None = None,
+    geo: Geography | None = None,
+    today: date | None = None,
+    workers: int = 2,
+) -> list[SourceReport]:
+    """Ingest many sources: read and validated by a pool of workers (CPU-bound pandas work),
+    loaded by this process one at a time as each is ready (the warehouse has one writer)."""
+    settings = settings or get_settings()
     geo = geo or default_geography()
     today = today or date.today()
-    resolved = resolve_source(spec, settings)
-    raw = read_raw(resolved)
+    if workers <= 1 or len(specs) <= 1:
+        return [ingest_source(spec, settings, geo, today) for spec in specs]
+    # Largest files first, so the small ones fill in at the end.
+    by_size = sorted(specs, key=lambda spec: -resolve_source(spec, settings).path.stat().st_size)
+    reports: dict[str, SourceReport] = {}
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending = [pool.submit(read_and_validate, s, settings, geo, today) for s in by_size]
+        for done in as_completed(pending):
+            read = done.result()
+            reports[read.raw.source_id] = _load_read_source(read, settings)
+    return [reports[spec.id] for spec in specs]
+
+
+@dataclass
+class ReadSource:
+    """One source file read and validated, not yet loaded."""
+
+    raw: RawLoad
+    validation: ValidationResult | None  # None when the file could not be read at all
+
+
+def read_and_validate(
+    spec: SourceSpec,
+    settings: Settings,
+    geo: Geography | None = None,
+    today: date | None = None,
+) -> ReadSource:
+    """Read the file behind a source and validate its rows (touches no database)."""
+    geo = geo or default_geography()
+    raw = read_raw(resolve_source(spec, settings))
     validation = None
     if raw.error is None:
         validation = validate_observations(
-            raw.frame, spec, geo, today, settings.max_bad_share, skipped=raw.skipped
+            raw.frame, spec, geo, today or date.today(), settings.max_bad_share, skipped=raw.skipped
         )
+    return ReadSource(raw, validation)
+
+
+def _load_read_source(read: ReadSource, settings: Settings) -> SourceReport:
+    raw, validation = read.raw, read.validation
     with connect(settings.warehouse_path) as con:
         status = load_source(con, raw, validation)
         quarantine = con.execute(
             'SELECT "row", "column", "check", value, message FROM raw.quarantine '
             'WHERE source_id = ? ORDER BY "row"',
-            [spec.id],
+            [raw.source_id],
         ).df()
         message = con.execute(
-            "SELECT message FROM raw.source_file WHERE source_id = ?", [spec.id]
+            "SELECT message FROM raw.source_file WHERE source_id = ?", [raw.source_id]
         ).fetchone()[0]
     return SourceReport(
-        source_id=spec.id,
-        file=resolved.display_path,
+        source_id=raw.source_id,
+        file=raw.source.display_path,
         sha256=raw.sha256,
-        is_synthetic=resolved.is_synthetic,
+        is_synthetic=raw.source.is_synthetic,
         status=status,
         rows_read=raw.rows_read,
         rows_loaded=len(validation.rows) if validation is not None else 0,
@@ -271,7 +317,7 @@ def run_all(settings: Settings | None = None) -> dict[str, object]:
 
     settings = settings or get_settings()
     geo = default_geography()
-    reports = [ingest_source(spec, settings, geo) for spec in load_registry()]
+    reports = ingest_sources(load_registry(), settings, geo)
     core = build_core_tables(settings)
     indicators = build_indicator_values(settings, geo)
     areas = list(geo.areas.values())

@@ -164,6 +164,21 @@ def test_one_area_can_be_rebuilt_alone_and_the_old_pack_goes_to_history(built) -
     assert len(list((folder / "history").glob("*.xlsx"))) == 1
 
 
+def test_one_source_can_be_refreshed_alone(built) -> None:
+    from assets import raw
+
+    key = dg.AssetKey("raw_fod207_deaths")
+    result = dg.materialize(
+        [raw.raw_sources, *raw.defs.asset_checks],
+        selection=[key],
+        instance=built["instance"],
+        resources={"settings": DatapakkeSettings()},
+    )
+    assert result.success
+    assert {e.asset_key for e in result.get_asset_materialization_events()} == {key}
+    assert check_results(result) == {"raw_fod207_deaths:validation": True}
+
+
 def test_a_broken_source_fails_its_check_and_leaves_the_packs_in_place(built) -> None:
     marts = built["marts"]
     packs = sorted(marts.glob("*/*/datapakke-*.xlsx"))

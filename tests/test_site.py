@@ -573,3 +573,30 @@ def test_chromium_renders_the_page_and_its_pack_link_downloads(full: Built, tmp_
 
     pixels = matplotlib.image.imread(screenshot)
     assert pixels.shape[0] >= 1000 and pixels.shape[1] >= 1200
+
+
+def test_a_rebuild_makes_thumbnails_only_for_charts_that_changed(
+    marts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image
+
+    site_dir = site.build_site(geo=small_geo()).parent
+    scaled: list[tuple[int, int]] = []
+    real_thumbnail = Image.Image.thumbnail
+
+    def counting_thumbnail(image, size, *args, **kwargs):
+        scaled.append(image.size)
+        return real_thumbnail(image, size, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "thumbnail", counting_thumbnail)
+    site.build_site(geo=small_geo())
+    assert scaled == []  # no chart changed: every thumbnail is taken over
+
+    chart = marts / RICH[0] / RICH[1] / "charts" / "overview.png"
+    with Image.open(chart) as image:
+        image.convert("RGB").resize((300, 200)).save(chart, format="PNG")
+    site.build_site(geo=small_geo())
+    assert scaled == [(300, 200)]  # only the changed chart was scaled again
+    small = site_dir / "packs" / RICH[0] / RICH[1] / site.THUMBNAIL_FILE
+    with Image.open(small) as image:
+        assert image.size == (300, 200)  # the thumbnail follows the new chart

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 
@@ -30,3 +31,7 @@ class SourceFileError(ValueError):
         if column is not None:
             where.append(f"column {column!r}")
         super().__init__(f"{', '.join(where)}: {message}")
+
+    def __reduce__(self) -> tuple:
+        # Picklable with its keywords, so a file read in a worker process reports row and column.
+        return partial(SourceFileError, row=self.row, column=self.column), (self.file, self.reason)
