@@ -384,11 +384,12 @@ def scale_section(scaled: list[dict]) -> list[str]:
     lines = [
         "## Record-level aggregation (Parquet → indicator counts)",
         "",
-        "Each measurement runs in a fresh process that imports pandas and DuckDB (about 200 MB "
-        "before any data), so peak memory includes that floor for every path.",
+        "Each measurement runs in a fresh process that imports pandas and DuckDB before any "
+        "data is read (the floor); peak MB includes that floor, above floor is what the "
+        "aggregation itself added. The targets are judged on the whole peak.",
         "",
-        "| rows | path | seconds | rows/s | peak MB | vs bare DuckDB | pandas ÷ project (time) | pandas ÷ project (memory) |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| rows | path | seconds | rows/s | peak MB | above floor MB | vs bare DuckDB | pandas ÷ project (time) | pandas ÷ project (memory) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     by = {(r["rows"], r["mode"]): r for r in scaled}
     for (rows, mode), r in sorted(by.items()):
@@ -399,7 +400,8 @@ def scale_section(scaled: list[dict]) -> list[str]:
         ratio_m = f"{pandas['peak_mb'] / project['peak_mb']:.1f}×" if mode == "project" else ""
         lines.append(
             f"| {rows:,} | {mode} | {r['seconds']:.2f} | {rows / r['seconds']:,.0f} | "
-            f"{r['peak_mb']:.0f} | {r['seconds'] / floor:.2f}× | {ratio_t} | {ratio_m} |"
+            f"{r['peak_mb']:.0f} | {r['peak_mb'] - r['floor_mb']:.0f} | "
+            f"{r['seconds'] / floor:.2f}× | {ratio_t} | {ratio_m} |"
         )
     return [*lines, ""]
 
