@@ -105,15 +105,19 @@ def plain_loop(settings: Settings) -> tuple[list[tuple[str, float]], list]:
 
 
 def through_dagster(marts: Path) -> float:
+    """refresh_all in process, recorded in a run history on disk (SQLite) as `make run` does."""
     import dagster as dg
 
     from pipelines.definitions import defs
     from pipelines.partitions import ALL_AREAS_TAGS
 
     os.environ["DATAPAKKE_MARTS_DIR"] = str(marts)
+    home = marts.with_name(f"{marts.name}-dagster-home")
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
     started = time.perf_counter()
     result = defs.resolve_job_def("refresh_all").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=dg.DagsterInstance.from_config(str(home)),
         tags=ALL_AREAS_TAGS,
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
@@ -177,6 +181,13 @@ def one_area(work: Path) -> dict[str, object]:
     )
     job_s = time.perf_counter() - started
     assert result.success, "build_area failed in the benchmark"
+    # As a run launched from the UI: a fresh process that loads the code location first.
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS_RUN.format(key=ONE_AREA)],
+        cwd=REPO_ROOT, env=dict(os.environ), check=True, capture_output=True,
+    )  # fmt: skip
+    fresh_s = time.perf_counter() - started
 
     pack = load_area_pack_data(settings.area_dir(grouping, area_id) / "mart.duckdb")
     ids = list(pack.catalogue["indicator_id"])
@@ -203,7 +214,22 @@ def one_area(work: Path) -> dict[str, object]:
         for _ in range(5):
             charts.save_png(draw_one(), out)
         chart_ms[name] = 1000 * (time.perf_counter() - started) / 5
-    return {"pack_s": pack_s, "job_s": job_s, "chart_ms": chart_ms, "indicators": len(ids)}
+    return {
+        "pack_s": pack_s,
+        "job_s": job_s,
+        "fresh_s": fresh_s,
+        "chart_ms": chart_ms,
+        "indicators": len(ids),
+    }
+
+
+FRESH_PROCESS_RUN = """
+import dagster as dg
+from pipelines.definitions import defs
+result = defs.resolve_job_def("build_area").execute_in_process(
+    instance=dg.DagsterInstance.ephemeral(), partition_key="{key}")
+assert result.success
+"""
 
 
 GENERATE_SQL = """
@@ -290,8 +316,8 @@ def targets(refresh: Refresh | None, area: dict, scaled: list[dict]) -> list[str
         rows.append(
             (
                 "one area's pack < 3 s",
-                f"{area['pack_s']:.2f} s (charts + workbook); {area['job_s']:.2f} s for the "
-                "build_area job (mart + pack + site)",
+                f"{area['pack_s']:.2f} s (charts + workbook); build_area job (mart + pack + "
+                f"site) {area['job_s']:.2f} s, {area['fresh_s']:.2f} s in a fresh process",
                 area["pack_s"] < 3,
             )
         )
@@ -367,7 +393,9 @@ def packs_section(refresh: Refresh | None, area: dict) -> list[str]:
     if area:
         lines += [
             f"One area alone ({ONE_AREA}): pack (charts + workbook) {area['pack_s']:.2f} s; "
-            f"the `build_area` job for that partition (mart + pack + site) {area['job_s']:.2f} s.",
+            f"the `build_area` job for that partition (mart + pack + site) {area['job_s']:.2f} s "
+            f"in this process, {area['fresh_s']:.2f} s in a fresh process that first loads the "
+            "code location (as a run launched from the UI does).",
             "",
             f"Drawing and writing one chart (mean over the area's {area['indicators']} "
             "indicators, or 5 draws):",

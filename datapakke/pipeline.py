@@ -165,8 +165,13 @@ def build_indicator_values(
     settings: Settings | None = None,
     geo: Geography | None = None,
     catalogue: list[Indicator] | None = None,
+    verify: bool = True,
 ) -> IndicatorReport:
-    """Compute and protect every indicator; write mart.* and audit what was written."""
+    """Compute and protect every indicator; write mart.* and audit what was written.
+
+    ``verify=False`` skips the disclosure audit and the schema check, for callers that run
+    them separately (the Dagster asset's blocking checks), so they are not run twice.
+    """
     settings = settings or get_settings()
     geo = geo or default_geography()
     catalogue = catalogue or load_catalogue()
@@ -183,8 +188,8 @@ def build_indicator_values(
         rows=len(values),
         suppressed_rows=int(values["is_suppressed"].sum()),
         indicators=values["indicator_id"].nunique(),
-        audit_findings=audit_disclosure(settings, geo),
-        schema_errors=check_indicator_schema(values),
+        audit_findings=audit_disclosure(settings, geo) if verify else [],
+        schema_errors=check_indicator_schema(values) if verify else "",
     )
 
 
