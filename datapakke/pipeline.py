@@ -17,6 +17,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TypeVar
 
+import duckdb
 import pandas as pd
 
 from datapakke.catalogue import Indicator, catalogue_frame, load_catalogue
@@ -67,7 +68,9 @@ def ingest_source(
 ) -> SourceReport:
     """Read, validate and load one source into the warehouse (raw, quarantine, validated)."""
     settings = settings or get_settings()
-    return _load_read_source(read_and_validate(spec, settings, geo, today), settings)
+    read = read_and_validate(spec, settings, geo, today)
+    with connect(settings.warehouse_path) as con:
+        return _load_read_source(con, read)
 
 
 def ingest_sources(
@@ -88,10 +91,13 @@ def ingest_sources(
     by_size = sorted(specs, key=lambda spec: -resolve_source(spec, settings).path.stat().st_size)
     reports: dict[str, SourceReport] = {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
+        # Workers are forked inside submit(), so all are started before the warehouse is
+        # opened: no child process holds a copy of the writing connection.
         pending = [pool.submit(read_and_validate, s, settings, geo, today) for s in by_size]
-        for done in as_completed(pending):
-            read = done.result()
-            reports[read.raw.source_id] = _load_read_source(read, settings)
+        with connect(settings.warehouse_path) as con:
+            for done in as_completed(pending):
+                read = done.result()
+                reports[read.raw.source_id] = _load_read_source(con, read)
     return [reports[spec.id] for spec in specs]
 
 
@@ -120,18 +126,17 @@ def read_and_validate(
     return ReadSource(raw, validation)
 
 
-def _load_read_source(read: ReadSource, settings: Settings) -> SourceReport:
+def _load_read_source(con: duckdb.DuckDBPyConnection, read: ReadSource) -> SourceReport:
     raw, validation = read.raw, read.validation
-    with connect(settings.warehouse_path) as con:
-        status = load_source(con, raw, validation)
-        quarantine = con.execute(
-            'SELECT "row", "column", "check", value, message FROM raw.quarantine '
-            'WHERE source_id = ? ORDER BY "row"',
-            [raw.source_id],
-        ).df()
-        message = con.execute(
-            "SELECT message FROM raw.source_file WHERE source_id = ?", [raw.source_id]
-        ).fetchone()[0]
+    status = load_source(con, raw, validation)
+    quarantine = con.execute(
+        'SELECT "row", "column", "check", value, message FROM raw.quarantine '
+        'WHERE source_id = ? ORDER BY "row"',
+        [raw.source_id],
+    ).df()
+    message = con.execute(
+        "SELECT message FROM raw.source_file WHERE source_id = ?", [raw.source_id]
+    ).fetchone()[0]
     return SourceReport(
         source_id=raw.source_id,
         file=raw.source.display_path,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -55,9 +56,19 @@ GROUP BY ALL
 def aggregate_contacts(
     path: Path, memory_limit: str = "2GB", threads: int | None = None
 ) -> pd.DataFrame:
-    """Count contacts by municipality × year × sex × age band × contact type (bounded memory)."""
+    """Count contacts by municipality × year × sex × age band × contact type (bounded memory).
+
+    Past ``memory_limit`` DuckDB spills to a private temporary folder (removed afterwards), never
+    to the working directory.
+    """
+    with tempfile.TemporaryDirectory(prefix="datapakke-spill-") as spill:
+        return _aggregate(path, memory_limit, threads, Path(spill))
+
+
+def _aggregate(path: Path, memory_limit: str, threads: int | None, spill: Path) -> pd.DataFrame:
     con = duckdb.connect()
     try:
+        con.execute(f"SET temp_directory = '{spill.as_posix()}'")
         con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute(f"SET threads = {threads or os.cpu_count() or 1}")
         con.execute("SET preserve_insertion_order = false")
