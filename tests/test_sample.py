@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -44,20 +43,18 @@ LAYOUT_KEYS = {
 
 
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, float]]:
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One generation through the CLI with the default --out (DATAPAKKE_RAW_DIR points at tmp)."""
     raw = tmp_path_factory.mktemp("raw")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DATAPAKKE_RAW_DIR", str(raw))
-        started = time.perf_counter()
         assert sample.main([]) == 0
-        seconds = time.perf_counter() - started
-    yield raw / "sample", seconds
+    yield raw / "sample"
 
 
 @pytest.fixture(scope="module")
-def out(fresh: tuple[Path, float]) -> Path:
-    return fresh[0]
+def out(fresh: Path) -> Path:
+    return fresh
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
@@ -137,10 +134,8 @@ def test_committed_sample_matches_the_generator(out: Path) -> None:
         assert committed[name] == data, f"{name}: {hint}"
 
 
-def test_generation_is_fast_and_leaves_no_temp_files(fresh: tuple[Path, float]) -> None:
-    folder, seconds = fresh
-    assert seconds < 60
-    assert not [p for p in folder.rglob(".*")]
+def test_generation_leaves_no_temp_files(fresh: Path) -> None:
+    assert not [p for p in fresh.rglob(".*")]
 
 
 def test_streams_are_independent_per_file() -> None:
