@@ -3,9 +3,7 @@
 import dagster as dg
 
 from assets.raw import RAW_ASSET_KEYS, WAREHOUSE_POOL
-from datapakke.geography import default_geography
-from datapakke.pipeline import build_core_tables
-from datapakke.warehouse import read_frame
+from datapakke.pipeline import build_core_tables, check_reference_integrity
 from pipelines.resources import DatapakkeSettings
 
 
@@ -37,24 +35,11 @@ def core_tables(settings: DatapakkeSettings) -> dg.MaterializeResult:
     "and every year has a population for all 98 municipalities.",
 )
 def reference_integrity(settings: DatapakkeSettings) -> dg.AssetCheckResult:
-    warehouse = settings.get().warehouse_path
-    known = set(default_geography().municipalities)
-    codes = read_frame(
-        warehouse,
-        "SELECT DISTINCT municipality_code FROM core.observation UNION "
-        "SELECT DISTINCT municipality_code FROM core.population",
-    )["municipality_code"]
-    unknown = sorted(set(codes) - known)
-    coverage = read_frame(
-        warehouse,
-        "SELECT period, count(DISTINCT municipality_code) AS municipalities "
-        "FROM core.population GROUP BY period HAVING count(DISTINCT municipality_code) <> 98 "
-        "ORDER BY period",
-    )
+    result = check_reference_integrity(settings.get())
     return dg.AssetCheckResult(
-        passed=not unknown and coverage.empty,
+        passed=result.passed,
         metadata={
-            "unknown_codes": ", ".join(unknown) or "none",
-            "periods_missing_municipalities": len(coverage),
+            "unknown_codes": ", ".join(result.unknown_codes) or "none",
+            "periods_missing_municipalities": len(result.incomplete_periods),
         },
     )

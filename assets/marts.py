@@ -38,6 +38,10 @@ def indicator_values(settings: DatapakkeSettings) -> dg.MaterializeResult:
             "suppressed_rows": report.suppressed_rows,
             "dagster/column_schema": column_schema(preview),
             "preview": table_preview(preview),
+            **{
+                f"seconds_{part.replace(' ', '_')}": round(s, 2)
+                for part, s in report.seconds.items()
+            },
         }
     )
 

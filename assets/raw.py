@@ -9,9 +9,8 @@ select and refresh a single source.
 import dagster as dg
 
 from assets.metadata import table_preview
-from datapakke.pipeline import SourceReport, ingest_sources
+from datapakke.pipeline import SourceReport, check_source, ingest_sources
 from datapakke.sources.registry import SourceSpec, load_registry
-from datapakke.warehouse import read_frame
 from pipelines.resources import DatapakkeSettings
 
 WAREHOUSE_POOL = "duckdb_warehouse"
@@ -59,6 +58,7 @@ def _metadata(report: SourceReport) -> dict[str, object]:
         "rows_quarantined": len(report.quarantine),
         "quarantine_preview": table_preview(report.quarantine),
         "dagster/row_count": report.rows_loaded,
+        **{f"seconds_{part}": round(s, 2) for part, s in report.seconds.items()},
     }
 
 
@@ -71,28 +71,18 @@ def _validation_check(spec: SourceSpec) -> dg.AssetChecksDefinition:
         "(unreadable, or too many bad rows) fails and stops publishing, so yesterday's packs stay.",
     )
     def validation_check(settings: DatapakkeSettings) -> dg.AssetCheckResult:
-        warehouse = settings.get().warehouse_path
-        status = read_frame(
-            warehouse,
-            "SELECT status, message, file, rows_quarantined FROM raw.source_file WHERE source_id = ?",
-            [spec.id],
-        ).iloc[0]
-        failures = read_frame(
-            warehouse,
-            'SELECT file, "row", "column", "check", value, message FROM raw.quarantine '
-            'WHERE source_id = ? ORDER BY "row" LIMIT 50',
-            [spec.id],
-        )
-        rejected = status["status"] == "rejected"
+        result = check_source(settings.get(), spec.id)
         return dg.AssetCheckResult(
-            passed=failures.empty and not rejected,
-            severity=dg.AssetCheckSeverity.ERROR if rejected else dg.AssetCheckSeverity.WARN,
-            description=status["message"] or None,
+            passed=result.passed,
+            severity=dg.AssetCheckSeverity.ERROR
+            if result.is_rejected
+            else dg.AssetCheckSeverity.WARN,
+            description=result.message or None,
             metadata={
-                "status": status["status"],
-                "file": status["file"],
-                "rows_quarantined": int(status["rows_quarantined"]),
-                "failure_cases": table_preview(failures, rows=50),
+                "status": result.status,
+                "file": result.file,
+                "rows_quarantined": result.rows_quarantined,
+                "failure_cases": table_preview(result.failures, rows=50),
             },
         )
 

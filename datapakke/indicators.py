@@ -555,6 +555,13 @@ def compute_indicator_values(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All indicators, protected: returns (mart.indicator_value, mart.published_count)."""
     published = published_counts(inputs, catalogue, threshold)
+    return protected_indicator_values(inputs, catalogue, published), published
+
+
+def protected_indicator_values(
+    inputs: EngineInputs, catalogue: list[Indicator], published: pd.DataFrame
+) -> pd.DataFrame:
+    """Every indicator with the suppression of ``published_counts`` applied (mart.indicator_value)."""
     names = _unit_names(inputs.units)
     frames = []
     for ind in catalogue:
@@ -574,4 +581,4 @@ def compute_indicator_values(
         ["indicator_id", "period", "sex", "area_level", "grouping", "area_code"],
         key=lambda s: s.map(order) if s.name == "area_level" else s,
     ).reset_index(drop=True)
-    return values, published
+    return values

@@ -1,15 +1,16 @@
 """The pipeline's steps as plain functions: what each Dagster asset calls, and nothing Dagster.
 
 Each step reads its inputs, calls the domain modules and writes its output, returning a small
-report for the asset's metadata. ``run_all`` runs them in a plain loop (used by the benchmark
-to measure what orchestration adds).
+report for the asset's metadata. ``run_all`` runs the steps and the checks in a plain loop (the
+benchmark's baseline for what orchestration adds).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -26,7 +27,8 @@ from datapakke.geography import Area, Geography, default_geography
 from datapakke.indicators import (
     EngineInputs,
     audit_published_counts,
-    compute_indicator_values,
+    protected_indicator_values,
+    published_counts,
     units_frame,
 )
 from datapakke.ingest import RawLoad, read_raw
@@ -46,6 +48,21 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+class Stopwatch:
+    """Seconds per named part of a step, for the asset metadata and the benchmark."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, part: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[part] = self.seconds.get(part, 0.0) + time.perf_counter() - started
+
+
 @dataclass
 class SourceReport:
     source_id: str
@@ -58,6 +75,7 @@ class SourceReport:
     rows_skipped: int
     quarantine: pd.DataFrame
     message: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)  # read, validate, load
 
 
 def ingest_source(
@@ -107,6 +125,7 @@ class ReadSource:
 
     raw: RawLoad
     validation: ValidationResult | None  # None when the file could not be read at all
+    seconds: dict[str, float] = field(default_factory=dict)  # read, validate
 
 
 def read_and_validate(
@@ -117,18 +136,28 @@ def read_and_validate(
 ) -> ReadSource:
     """Read the file behind a source and validate its rows (touches no database)."""
     geo = geo or default_geography()
-    raw = read_raw(resolve_source(spec, settings))
+    watch = Stopwatch()
+    with watch("read"):
+        raw = read_raw(resolve_source(spec, settings))
     validation = None
     if raw.error is None:
-        validation = validate_observations(
-            raw.frame, spec, geo, today or date.today(), settings.max_bad_share, skipped=raw.skipped
-        )
-    return ReadSource(raw, validation)
+        with watch("validate"):
+            validation = validate_observations(
+                raw.frame,
+                spec,
+                geo,
+                today or date.today(),
+                settings.max_bad_share,
+                skipped=raw.skipped,
+            )
+    return ReadSource(raw, validation, watch.seconds)
 
 
 def _load_read_source(con: duckdb.DuckDBPyConnection, read: ReadSource) -> SourceReport:
     raw, validation = read.raw, read.validation
-    status = load_source(con, raw, validation)
+    watch = Stopwatch()
+    with watch("load"):
+        status = load_source(con, raw, validation)
     quarantine = con.execute(
         'SELECT "row", "column", "check", value, message FROM raw.quarantine '
         'WHERE source_id = ? ORDER BY "row"',
@@ -148,7 +177,43 @@ def _load_read_source(con: duckdb.DuckDBPyConnection, read: ReadSource) -> Sourc
         rows_skipped=len(validation.skipped) if validation is not None else len(raw.skipped),
         quarantine=quarantine,
         message=message,
+        seconds={**read.seconds, **watch.seconds},
     )
+
+
+@dataclass
+class SourceCheck:
+    """What a source's validation check shows: its status and the first quarantined rows."""
+
+    status: str  # accepted | rejected
+    message: str
+    file: str
+    rows_quarantined: int
+    failures: pd.DataFrame  # file, row, column, check, value, message
+
+    @property
+    def is_rejected(self) -> bool:
+        return self.status == "rejected"
+
+    @property
+    def passed(self) -> bool:
+        return self.failures.empty and not self.is_rejected
+
+
+def check_source(settings: Settings, source_id: str, limit: int = 50) -> SourceCheck:
+    """Re-read one source's load from the warehouse: the validation check's evidence."""
+    with connect(settings.warehouse_path, read_only=True) as con:
+        status, message, file, quarantined = con.execute(
+            "SELECT status, message, file, rows_quarantined FROM raw.source_file "
+            "WHERE source_id = ?",
+            [source_id],
+        ).fetchone()
+        failures = con.execute(
+            'SELECT file, "row", "column", "check", value, message FROM raw.quarantine '
+            'WHERE source_id = ? ORDER BY "row" LIMIT ?',
+            [source_id, limit],
+        ).df()
+    return SourceCheck(status, message, file, int(quarantined), failures)
 
 
 def build_core_tables(settings: Settings | None = None) -> dict[str, int]:
@@ -158,12 +223,45 @@ def build_core_tables(settings: Settings | None = None) -> dict[str, int]:
 
 
 @dataclass
+class ReferenceCheck:
+    unknown_codes: list[str]  # municipality codes in core that the reference data do not know
+    incomplete_periods: list[str]  # population periods without every municipality
+
+    @property
+    def passed(self) -> bool:
+        return not self.unknown_codes and not self.incomplete_periods
+
+
+def check_reference_integrity(
+    settings: Settings | None = None, geo: Geography | None = None
+) -> ReferenceCheck:
+    """Every municipality code in core is known; every period has each municipality's population."""
+    settings = settings or get_settings()
+    geo = geo or default_geography()
+    with connect(settings.warehouse_path, read_only=True) as con:
+        codes = con.execute(
+            "SELECT DISTINCT municipality_code FROM core.observation UNION "
+            "SELECT DISTINCT municipality_code FROM core.population"
+        ).fetchall()
+        incomplete = con.execute(
+            "SELECT period FROM core.population GROUP BY period "
+            "HAVING count(DISTINCT municipality_code) <> ? ORDER BY period",
+            [len(geo.municipalities)],
+        ).fetchall()
+    return ReferenceCheck(
+        unknown_codes=sorted({code for (code,) in codes} - set(geo.municipalities)),
+        incomplete_periods=[period for (period,) in incomplete],
+    )
+
+
+@dataclass
 class IndicatorReport:
     rows: int
     suppressed_rows: int
     indicators: int
     audit_findings: list[str] = field(default_factory=list)
     schema_errors: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)  # per part of the step
 
 
 def build_indicator_values(
@@ -180,22 +278,30 @@ def build_indicator_values(
     settings = settings or get_settings()
     geo = geo or default_geography()
     catalogue = catalogue or load_catalogue()
+    watch = Stopwatch()
     with connect(settings.warehouse_path) as con:
-        inputs = EngineInputs.load(con, catalogue, geo)
-        values, published = compute_indicator_values(
-            inputs, catalogue, settings.suppression_threshold
-        )
-        replace_table(con, "mart.indicator_value", values)
-        replace_table(con, "mart.published_count", published)
-        replace_table(con, "mart.indicator", catalogue_frame(catalogue))
-        replace_table(con, "mart.area_member", inputs.units)
-    return IndicatorReport(
+        with watch("read inputs"):
+            inputs = EngineInputs.load(con, catalogue, geo)
+        with watch("disclosure control"):
+            published = published_counts(inputs, catalogue, settings.suppression_threshold)
+        with watch("indicators"):
+            values = protected_indicator_values(inputs, catalogue, published)
+        with watch("write mart tables"):
+            replace_table(con, "mart.indicator_value", values)
+            replace_table(con, "mart.published_count", published)
+            replace_table(con, "mart.indicator", catalogue_frame(catalogue))
+            replace_table(con, "mart.area_member", inputs.units)
+    report = IndicatorReport(
         rows=len(values),
         suppressed_rows=int(values["is_suppressed"].sum()),
         indicators=values["indicator_id"].nunique(),
-        audit_findings=audit_disclosure(settings, geo) if verify else [],
-        schema_errors=check_indicator_schema(values) if verify else "",
+        seconds=watch.seconds,
     )
+    if verify:
+        with watch("disclosure audit and schema check"):
+            report.audit_findings = audit_disclosure(settings, geo)
+            report.schema_errors = check_indicator_schema(values)
+    return report
 
 
 def audit_disclosure(settings: Settings | None = None, geo: Geography | None = None) -> list[str]:
@@ -321,23 +427,44 @@ def build_area_packs(
     return [by_key[key] for key in area_keys]
 
 
-def run_all(settings: Settings | None = None) -> dict[str, object]:
-    """Every step in a plain loop, no orchestration (the benchmark's baseline)."""
+@dataclass
+class RefreshReport:
+    """What one plain-loop refresh did, with the wall time of each stage."""
+
+    sources: list[SourceReport]
+    source_checks: dict[str, SourceCheck]
+    core: dict[str, int]
+    reference: ReferenceCheck
+    indicators: IndicatorReport
+    marts: list[Path]
+    packs: list[PackReport]
+    site: Path
+    seconds: dict[str, float]  # stage → wall seconds, in the order run
+
+
+def run_all(settings: Settings | None = None) -> RefreshReport:
+    """Every step and check in a plain loop, no orchestration (the benchmark's baseline: the
+    same functions the Dagster assets and checks call)."""
     from datapakke.site import build_site
 
     settings = settings or get_settings()
     geo = default_geography()
-    reports = ingest_sources(load_registry(), settings, geo)
-    core = build_core_tables(settings)
-    indicators = build_indicator_values(settings, geo)
     areas = list(geo.areas.values())
-    build_area_marts(areas, settings, geo)
-    packs = build_area_packs([a.partition_key for a in areas], settings)
-    site = build_site(settings, geo)
-    return {
-        "sources": reports,
-        "core": core,
-        "indicators": indicators,
-        "packs": packs,
-        "site": site,
-    }
+    watch = Stopwatch()
+    with watch("ingest + validate"):
+        sources = ingest_sources(load_registry(), settings, geo)
+        checks = {r.source_id: check_source(settings, r.source_id) for r in sources}
+    with watch("warehouse (core)"):
+        core = build_core_tables(settings)
+        reference = check_reference_integrity(settings, geo)
+    with watch("indicators + disclosure"):
+        indicators = build_indicator_values(settings, geo)
+    with watch("area marts"):
+        marts = build_area_marts(areas, settings, geo)
+    with watch("charts + packs"):
+        packs = build_area_packs([a.partition_key for a in areas], settings)
+    with watch("site"):
+        site = build_site(settings, geo)
+    return RefreshReport(
+        sources, checks, core, reference, indicators, marts, packs, site, watch.seconds
+    )

@@ -16,7 +16,12 @@ import pytest
 import yaml
 
 from datapakke.config import SAMPLE_DIR, get_settings
-from datapakke.pipeline import ingest_source
+from datapakke.pipeline import (
+    build_core_tables,
+    check_reference_integrity,
+    ingest_source,
+    ingest_sources,
+)
 from datapakke.sources.registry import SourceSpec, load_registry, parse_registry
 from datapakke.warehouse import connect, read_frame
 
@@ -212,3 +217,36 @@ def test_loading_the_same_file_twice_changes_nothing(sample_warehouse) -> None:
     with connect(settings.warehouse_path, read_only=True) as con:
         after = con.execute(query, [spec.id]).df()
     assert after.equals(before)
+
+
+def test_parallel_ingest_loads_exactly_what_one_at_a_time_loads(sample_warehouse, tmp_path) -> None:
+    settings, reports = sample_warehouse
+    parallel = replace(settings, marts_dir=tmp_path / "marts")
+    parallel_reports = ingest_sources(load_registry(), parallel, today=TODAY, workers=2)
+    assert [r.source_id for r in parallel_reports] == list(reports)  # registry order kept
+    assert [r.status for r in parallel_reports] == ["accepted"] * len(reports)
+    for table in ("raw.validated", "raw.observation"):
+        query = f"SELECT * EXCLUDE (_loaded_at) FROM {table} ORDER BY ALL"
+        one_at_a_time = read_frame(settings.warehouse_path, query)
+        side_by_side = read_frame(parallel.warehouse_path, query)
+        assert side_by_side.equals(one_at_a_time), table
+
+
+def test_reference_integrity_names_unknown_codes_and_incomplete_periods(
+    sample_warehouse, tmp_path
+) -> None:
+    settings, _ = sample_warehouse
+    copy = replace(settings, marts_dir=tmp_path / "marts")
+    copy.marts_dir.mkdir()
+    shutil.copy(settings.warehouse_path, copy.warehouse_path)
+    build_core_tables(copy)
+    assert check_reference_integrity(copy).passed
+    with connect(copy.warehouse_path) as con:
+        con.execute(
+            "DELETE FROM core.population WHERE municipality_code = '101' AND period = '2024K1'"
+        )
+        con.execute("UPDATE core.observation SET municipality_code = '999' WHERE rowid = 0")
+    result = check_reference_integrity(copy)
+    assert not result.passed
+    assert result.incomplete_periods == ["2024K1"]
+    assert result.unknown_codes == ["999"]
