@@ -562,15 +562,27 @@ def protected_indicator_values(
     inputs: EngineInputs, catalogue: list[Indicator], published: pd.DataFrame
 ) -> pd.DataFrame:
     """Every indicator with the suppression of ``published_counts`` applied (mart.indicator_value)."""
+    return combine_indicator_values(indicator_frames(inputs, catalogue, published))
+
+
+def indicator_frames(
+    inputs: EngineInputs, indicators: list[Indicator], published: pd.DataFrame
+) -> list[pd.DataFrame]:
+    """One protected frame per indicator; each is independent, so they can be made in parallel."""
     names = _unit_names(inputs.units)
     frames = []
-    for ind in catalogue:
+    for ind in indicators:
         frame = compute_indicator(ind, inputs)
         frame = frame.merge(names, on=UNIT_KEY, how="left")
         frame = _apply_protection(frame, ind, published)
         frame = _compare(frame, ind)
         frame = _trend(frame, ind)
         frames.append(frame.reindex(columns=INDICATOR_VALUE_COLUMNS))
+    return frames
+
+
+def combine_indicator_values(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The per-indicator frames as mart.indicator_value, in its fixed row order."""
     values = pd.concat(frames, ignore_index=True)
     values["is_suppressed"] = values["is_suppressed"].astype(bool)
     values["value_note"] = values["value_note"].fillna("")

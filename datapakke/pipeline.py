@@ -7,6 +7,7 @@ benchmark's baseline for what orchestration adds).
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -27,7 +28,8 @@ from datapakke.geography import Area, Geography, default_geography
 from datapakke.indicators import (
     EngineInputs,
     audit_published_counts,
-    protected_indicator_values,
+    combine_indicator_values,
+    indicator_frames,
     published_counts,
     units_frame,
 )
@@ -44,6 +46,7 @@ from datapakke.sources.registry import SourceSpec, load_registry, resolve_source
 from datapakke.validate import ValidationResult, validate_observations
 from datapakke.warehouse import build_core, connect, load_source, replace_table
 
+S = TypeVar("S")
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -269,6 +272,7 @@ def build_indicator_values(
     geo: Geography | None = None,
     catalogue: list[Indicator] | None = None,
     verify: bool = True,
+    workers: int = 2,
 ) -> IndicatorReport:
     """Compute and protect every indicator; write mart.* and audit what was written.
 
@@ -285,7 +289,9 @@ def build_indicator_values(
         with watch("disclosure control"):
             published = published_counts(inputs, catalogue, settings.suppression_threshold)
         with watch("indicators"):
-            values = protected_indicator_values(inputs, catalogue, published)
+            shares = _shares_by_cost(catalogue, workers)
+            frames = _map_forked(_indicator_share, (inputs, published), shares, len(shares))
+            values = combine_indicator_values(list(chain.from_iterable(frames)))
         with watch("write mart tables"):
             replace_table(con, "mart.indicator_value", values)
             replace_table(con, "mart.published_count", published)
@@ -372,6 +378,53 @@ def _write_area_marts(
         )
         for area in areas
     ]
+
+
+# Age-standardised rates cost several times a crude rate (every age band of every unit).
+_METHOD_COST = {"dsr": 6.0, "survey": 2.0}
+
+
+def _shares_by_cost(catalogue: list[Indicator], workers: int) -> list[list[Indicator]]:
+    """Indicators split into ``workers`` shares of about equal cost (largest first)."""
+    shares: list[list[Indicator]] = [[] for _ in range(max(1, workers))]
+    load = [0.0] * len(shares)
+    for ind in sorted(catalogue, key=lambda i: -_METHOD_COST.get(i.method, 1.0)):
+        lightest = load.index(min(load))
+        shares[lightest].append(ind)
+        load[lightest] += _METHOD_COST.get(ind.method, 1.0)
+    return [share for share in shares if share]
+
+
+def _indicator_share(
+    shared: tuple[EngineInputs, pd.DataFrame], share: list[Indicator]
+) -> list[pd.DataFrame]:
+    inputs, published = shared
+    return indicator_frames(inputs, share, published)
+
+
+_FORK_SHARED: object = None  # what forked workers of ``_map_forked`` read; set only meanwhile
+
+
+def _call_with_shared(func: Callable[[object, T], R], item: T) -> R:
+    return func(_FORK_SHARED, item)
+
+
+def _map_forked(func: Callable[[S, T], R], shared: S, items: list[T], workers: int) -> list[R]:
+    """``func(shared, item)`` over ``items`` in forked workers that inherit ``shared``.
+
+    Why fork: the engine's inputs are tens of MB of pandas frames; pickling them to each worker
+    cost as much as the work saved. A forked worker sees the parent's memory as it was, copied
+    only where written. Without fork (not Linux) the items run here, one after another.
+    """
+    global _FORK_SHARED
+    if workers <= 1 or len(items) <= 1 or "fork" not in mp.get_all_start_methods():
+        return [func(shared, item) for item in items]
+    _FORK_SHARED = shared
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+            return list(pool.map(partial(_call_with_shared, func), items))
+    finally:
+        _FORK_SHARED = None
 
 
 def _map_in_pool(func: Callable[[T], R], items: list[T], workers: int) -> list[R]:

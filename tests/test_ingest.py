@@ -18,6 +18,7 @@ import yaml
 from datapakke.config import SAMPLE_DIR, get_settings
 from datapakke.pipeline import (
     build_core_tables,
+    build_indicator_values,
     check_reference_integrity,
     ingest_source,
     ingest_sources,
@@ -250,3 +251,20 @@ def test_reference_integrity_names_unknown_codes_and_incomplete_periods(
     assert not result.passed
     assert result.incomplete_periods == ["2024K1"]
     assert result.unknown_codes == ["999"]
+
+
+def test_indicators_made_side_by_side_equal_those_made_one_at_a_time(
+    sample_warehouse, tmp_path
+) -> None:
+    settings, _ = sample_warehouse
+    tables = {}
+    for workers in (1, 2):
+        copy = replace(settings, marts_dir=tmp_path / f"marts-{workers}")
+        copy.marts_dir.mkdir()
+        shutil.copy(settings.warehouse_path, copy.warehouse_path)
+        build_core_tables(copy)
+        report = build_indicator_values(copy, workers=workers, verify=workers == 2)
+        tables[workers] = read_frame(copy.warehouse_path, "SELECT * FROM mart.indicator_value")
+    assert report.audit_findings == [] and report.schema_errors == ""
+    assert report.indicators == 31
+    assert tables[2].equals(tables[1])
