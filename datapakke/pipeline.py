@@ -7,9 +7,8 @@ benchmark's baseline for what orchestration adds).
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ from datetime import UTC, date, datetime
 from functools import partial
 from itertools import chain
 from pathlib import Path
-from typing import TypeVar
 
 import duckdb
 import pandas as pd
@@ -34,6 +32,7 @@ from datapakke.indicators import (
     units_frame,
 )
 from datapakke.ingest import RawLoad, read_raw
+from datapakke.parallel import map_forked, map_in_pool
 from datapakke.publish import (
     area_tables,
     code_version,
@@ -45,10 +44,6 @@ from datapakke.schemas import indicator_value_schema
 from datapakke.sources.registry import SourceSpec, load_registry, resolve_source
 from datapakke.validate import ValidationResult, validate_observations
 from datapakke.warehouse import build_core, connect, load_source, replace_table
-
-S = TypeVar("S")
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 class Stopwatch:
@@ -290,7 +285,7 @@ def build_indicator_values(
             published = published_counts(inputs, catalogue, settings.suppression_threshold)
         with watch("indicators"):
             shares = _shares_by_cost(catalogue, workers)
-            frames = _map_forked(_indicator_share, (inputs, published), shares, len(shares))
+            frames = map_forked(_indicator_share, (inputs, published), shares, len(shares))
             values = combine_indicator_values(list(chain.from_iterable(frames)))
         with watch("write mart tables"):
             replace_table(con, "mart.indicator_value", values)
@@ -361,7 +356,7 @@ def build_area_marts(
     )
     workers = max(1, min(workers, len(areas)))
     shares = [areas[i::workers] for i in range(workers)]
-    paths = dict(chain.from_iterable(_map_in_pool(write, shares, workers)))
+    paths = dict(chain.from_iterable(map_in_pool(write, shares, workers)))
     return [paths[area.partition_key] for area in areas]
 
 
@@ -402,42 +397,6 @@ def _indicator_share(
     return indicator_frames(inputs, share, published)
 
 
-_FORK_SHARED: object = None  # what forked workers of ``_map_forked`` read; set only meanwhile
-
-
-def _call_with_shared(func: Callable[[object, T], R], item: T) -> R:
-    return func(_FORK_SHARED, item)
-
-
-def _map_forked(func: Callable[[S, T], R], shared: S, items: list[T], workers: int) -> list[R]:
-    """``func(shared, item)`` over ``items`` in forked workers that inherit ``shared``.
-
-    Why fork: the engine's inputs are tens of MB of pandas frames; pickling them to each worker
-    cost as much as the work saved. A forked worker sees the parent's memory as it was, copied
-    only where written. Without fork (not Linux) the items run here, one after another.
-    """
-    global _FORK_SHARED
-    if workers <= 1 or len(items) <= 1 or "fork" not in mp.get_all_start_methods():
-        return [func(shared, item) for item in items]
-    _FORK_SHARED = shared
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
-            return list(pool.map(partial(_call_with_shared, func), items))
-    finally:
-        _FORK_SHARED = None
-
-
-def _map_in_pool(func: Callable[[T], R], items: list[T], workers: int) -> list[R]:
-    """``func`` over ``items`` in a pool of processes (in this process for one worker or item).
-
-    Why processes: charts, workbooks and DuckDB file writes are CPU-bound Python; two cores here.
-    """
-    if workers <= 1 or len(items) <= 1:
-        return [func(item) for item in items]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(func, items))
-
-
 @dataclass
 class PackReport:
     partition_key: str
@@ -475,7 +434,7 @@ def build_area_packs(
     geo = default_geography()
     # Largest areas first, so the last packs to finish are small ones and both workers stay busy.
     by_size = sorted(area_keys, key=lambda key: -len(geo.area_by_partition_key(key).members))
-    reports = _map_in_pool(partial(build_area_pack, settings=settings), by_size, workers)
+    reports = map_in_pool(partial(build_area_pack, settings=settings), by_size, workers)
     by_key = {report.partition_key: report for report in reports}
     return [by_key[key] for key in area_keys]
 

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from datapakke.config import Settings, get_settings
 from datapakke.geography import Area, Geography, default_geography
+from datapakke.parallel import map_in_pool
 from datapakke.presentation import MONTHS_DA, SYNTHETIC_BANNER_DA, format_da
 
 log = logging.getLogger(__name__)
@@ -557,8 +558,13 @@ def _swap_in(staging: Path, site_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def build_site(settings: Settings | None = None, geo: Geography | None = None) -> Path:
-    """Build ``site_dir/index.html`` with copies of what it links; returns the page's path."""
+def build_site(
+    settings: Settings | None = None, geo: Geography | None = None, workers: int = 2
+) -> Path:
+    """Build ``site_dir/index.html`` with copies of what it links; returns the page's path.
+
+    The areas are copied and their thumbnails made by ``workers`` processes side by side.
+    """
     settings = settings or get_settings()
     geo = geo or default_geography()
     site_dir = settings.site_dir
@@ -566,13 +572,13 @@ def build_site(settings: Settings | None = None, geo: Geography | None = None) -
     staging = Path(tempfile.mkdtemp(prefix=".site.new-", dir=site_dir.parent))
     try:
         staging.chmod(0o755)  # mkdtemp makes it private; the site is for everyone who can read it
-        entries = {
-            check_id(grouping): [
-                publish_area(settings, geo, area, staging)
-                for area in geo.areas_of_grouping(grouping)
-            ]
-            for grouping in geo.groupings
-        }
+        areas = [area for grouping in geo.groupings for area in geo.areas_of_grouping(grouping)]
+        published = map_in_pool(
+            partial(publish_area, settings, geo, site_root=staging), areas, workers
+        )
+        entries: dict[str, list[AreaEntry]] = {check_id(g): [] for g in geo.groupings}
+        for area, entry in zip(areas, published, strict=True):
+            entries[area.grouping].append(entry)
         publishers = sorted(
             {p for group in entries.values() for e in group for p in e.publishers},
             key=_danish_sort_key,
