@@ -3,12 +3,18 @@
 import os
 import sys
 import time
+import warnings
 
 import dagster as dg
 
-from datapakke.config import get_settings
-from pipelines.definitions import defs
-from pipelines.partitions import ALL_AREAS_TAGS
+# Dagster's notes on its own beta and superseded APIs are for developers, not for the analyst
+# reading the terminal (the choices are explained in pipelines/ and assets/).
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", category=dg.SupersessionWarning)
+
+from datapakke.config import get_settings  # noqa: E402
+from pipelines.definitions import defs  # noqa: E402
+from pipelines.partitions import ALL_AREAS_TAGS  # noqa: E402
 
 
 def main() -> int:
