@@ -31,7 +31,7 @@ from datapakke.indicators import (
     published_counts,
     units_frame,
 )
-from datapakke.ingest import RawLoad, read_raw
+from datapakke.ingest import RawLoad, file_sha256, read_raw
 from datapakke.parallel import map_forked, map_in_pool
 from datapakke.publish import (
     area_tables,
@@ -43,7 +43,13 @@ from datapakke.publish import (
 from datapakke.schemas import indicator_value_schema
 from datapakke.sources.registry import SourceSpec, load_registry, resolve_source
 from datapakke.validate import ValidationResult, validate_observations
-from datapakke.warehouse import build_core, connect, load_source, replace_table
+from datapakke.warehouse import (
+    accepted_unchanged,
+    build_core,
+    connect,
+    load_source,
+    replace_table,
+)
 
 
 class Stopwatch:
@@ -82,11 +88,13 @@ def ingest_source(
     geo: Geography | None = None,
     today: date | None = None,
 ) -> SourceReport:
-    """Read, validate and load one source into the warehouse (raw, quarantine, validated)."""
+    """Read, validate and load one source into the warehouse (raw, quarantine, validated).
+
+    A file the warehouse already holds, loaded under the same registry entry, is not read
+    again: its report comes from the warehouse, with status 'unchanged'.
+    """
     settings = settings or get_settings()
-    read = read_and_validate(spec, settings, geo, today)
-    with connect(settings.warehouse_path) as con:
-        return _load_read_source(con, read)
+    return ingest_sources([spec], settings, geo, today, workers=1)[0]
 
 
 def ingest_sources(
@@ -101,11 +109,16 @@ def ingest_sources(
     settings = settings or get_settings()
     geo = geo or default_geography()
     today = today or date.today()
-    if workers <= 1 or len(specs) <= 1:
-        return [ingest_source(spec, settings, geo, today) for spec in specs]
+    reports = _unchanged_sources(specs, settings)
+    changed = [spec for spec in specs if spec.id not in reports]
+    if workers <= 1 or len(changed) <= 1:
+        for spec in changed:
+            read = read_and_validate(spec, settings, geo, today)
+            with connect(settings.warehouse_path) as con:
+                reports[spec.id] = _load_read_source(con, read)
+        return [reports[spec.id] for spec in specs]
     # Largest files first, so the small ones fill in at the end.
-    by_size = sorted(specs, key=lambda spec: -resolve_source(spec, settings).path.stat().st_size)
-    reports: dict[str, SourceReport] = {}
+    by_size = sorted(changed, key=lambda spec: -resolve_source(spec, settings).path.stat().st_size)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         # Workers are forked inside submit(), so all are started before the warehouse is
         # opened: no child process holds a copy of the writing connection.
@@ -115,6 +128,47 @@ def ingest_sources(
                 read = done.result()
                 reports[read.raw.source_id] = _load_read_source(con, read)
     return [reports[spec.id] for spec in specs]
+
+
+def _unchanged_sources(specs: list[SourceSpec], settings: Settings) -> dict[str, SourceReport]:
+    """Reports, from the warehouse, of the sources whose file and registry entry are as loaded."""
+    reports: dict[str, SourceReport] = {}
+    if not settings.warehouse_path.exists():
+        return reports
+    with connect(settings.warehouse_path) as con:
+        for spec in specs:
+            started = time.perf_counter()
+            resolved = resolve_source(spec, settings)
+            sha = file_sha256(resolved.path)
+            if not accepted_unchanged(con, spec, sha):
+                continue
+            rows_read, rows_loaded, rows_skipped, message = con.execute(
+                "SELECT rows_read, rows_loaded, rows_skipped, message FROM raw.source_file "
+                "WHERE source_id = ?",
+                [spec.id],
+            ).fetchone()
+            reports[spec.id] = SourceReport(
+                source_id=spec.id,
+                file=resolved.display_path,
+                sha256=sha,
+                is_synthetic=resolved.is_synthetic,
+                status="unchanged",
+                rows_read=rows_read,
+                rows_loaded=rows_loaded,
+                rows_skipped=rows_skipped,
+                quarantine=_quarantine_of(con, spec.id),
+                message=message,
+                seconds={"checksum": time.perf_counter() - started},
+            )
+    return reports
+
+
+def _quarantine_of(con: duckdb.DuckDBPyConnection, source_id: str) -> pd.DataFrame:
+    return con.execute(
+        'SELECT "row", "column", "check", value, message FROM raw.quarantine '
+        'WHERE source_id = ? ORDER BY "row"',
+        [source_id],
+    ).df()
 
 
 @dataclass
@@ -156,11 +210,7 @@ def _load_read_source(con: duckdb.DuckDBPyConnection, read: ReadSource) -> Sourc
     watch = Stopwatch()
     with watch("load"):
         status = load_source(con, raw, validation)
-    quarantine = con.execute(
-        'SELECT "row", "column", "check", value, message FROM raw.quarantine '
-        'WHERE source_id = ? ORDER BY "row"',
-        [raw.source_id],
-    ).df()
+    quarantine = _quarantine_of(con, raw.source_id)
     message = con.execute(
         "SELECT message FROM raw.source_file WHERE source_id = ?", [raw.source_id]
     ).fetchone()[0]

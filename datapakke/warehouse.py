@@ -8,9 +8,12 @@ good rows in place, and loading the same file twice changes nothing.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +22,7 @@ import pandas as pd
 
 from datapakke.ingest import RAW_COLUMNS, RawLoad
 from datapakke.schemas import GRAIN, QUARANTINE_COLUMNS
+from datapakke.sources.registry import SourceSpec
 from datapakke.validate import ValidationResult
 
 _DDL = """
@@ -31,8 +35,12 @@ CREATE TABLE IF NOT EXISTS raw.source_file (
     rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, rows_skipped BIGINT,
     loaded_at TIMESTAMPTZ,
     -- the last file that was accepted for this source (what core currently holds)
-    accepted_file TEXT, accepted_sha256 TEXT
+    accepted_file TEXT, accepted_sha256 TEXT,
+    -- the file's checksum and its registry entry together: a load is redone when either changes
+    input_fingerprint TEXT
 );
+-- warehouses made before the fingerprint existed get the column (NULL: loaded again once)
+ALTER TABLE raw.source_file ADD COLUMN IF NOT EXISTS input_fingerprint TEXT;
 CREATE TABLE IF NOT EXISTS raw.observation (
     source_id TEXT, measure_text TEXT, municipality_text TEXT, period_text TEXT, sex_text TEXT,
     age_text TEXT, value_text TEXT, value_column TEXT,
@@ -109,12 +117,13 @@ def load_source(
     ensure_schema(con)
     spec = raw.source.spec
     loaded_at = loaded_at or datetime.now(UTC)
+    fingerprint = input_fingerprint(spec, raw.sha256)
     previous = con.execute(
-        "SELECT status, file_sha256, accepted_file, accepted_sha256 FROM raw.source_file "
+        "SELECT status, input_fingerprint, accepted_file, accepted_sha256 FROM raw.source_file "
         "WHERE source_id = ?",
         [spec.id],
     ).fetchone()
-    if previous and previous[0] == "accepted" and previous[1] == raw.sha256:
+    if previous and previous[0] == "accepted" and previous[1] == fingerprint:
         return "unchanged"
     rejected = raw.error is not None or validation is None or validation.is_rejected
     message = (
@@ -141,7 +150,8 @@ def load_source(
         )
         con.execute("DELETE FROM raw.source_file WHERE source_id = ?", [spec.id])
         con.execute(
-            "INSERT INTO raw.source_file VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO raw.source_file VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 spec.id,
                 spec.title,
@@ -159,6 +169,7 @@ def load_source(
                 loaded_at,
                 accepted_file,
                 accepted_sha,
+                fingerprint if not rejected else None,
             ],
         )
         con.execute("COMMIT")
@@ -166,6 +177,21 @@ def load_source(
         con.execute("ROLLBACK")
         raise
     return "rejected" if rejected else "accepted"
+
+
+def input_fingerprint(spec: SourceSpec, file_sha256: str) -> str:
+    """The file's checksum and its registry entry in one: what a load was made from."""
+    entry = json.dumps(asdict(spec), sort_keys=True, default=list)
+    return hashlib.sha256(f"{file_sha256}\n{entry}".encode()).hexdigest()
+
+
+def accepted_unchanged(con: duckdb.DuckDBPyConnection, spec: SourceSpec, file_sha256: str) -> bool:
+    """Whether the warehouse already holds this very file, loaded under this registry entry."""
+    ensure_schema(con)
+    row = con.execute(
+        "SELECT status, input_fingerprint FROM raw.source_file WHERE source_id = ?", [spec.id]
+    ).fetchone()
+    return bool(row) and row[0] == "accepted" and row[1] == input_fingerprint(spec, file_sha256)
 
 
 def _file_error_quarantine(raw: RawLoad) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from datapakke import pipeline
 from datapakke.config import SAMPLE_DIR, get_settings
 from datapakke.pipeline import (
     build_core_tables,
@@ -268,3 +269,35 @@ def test_indicators_made_side_by_side_equal_those_made_one_at_a_time(
     assert report.audit_findings == [] and report.schema_errors == ""
     assert report.indicators == 31
     assert tables[2].equals(tables[1])
+
+
+def test_an_unchanged_file_is_not_read_again_but_a_changed_registry_entry_reloads_it(
+    sample_warehouse, tmp_path, monkeypatch
+) -> None:
+    settings, reports = sample_warehouse
+    copy = replace(settings, marts_dir=tmp_path / "marts")
+    copy.marts_dir.mkdir()
+    shutil.copy(settings.warehouse_path, copy.warehouse_path)
+    spec = next(s for s in load_registry() if s.id == "sygk1_gp_contacts")
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("an unchanged file was read again")
+
+    monkeypatch.setattr(pipeline, "read_raw", no_reading)
+    report = ingest_source(spec, copy, today=TODAY)
+    assert report.status == "unchanged"
+    assert (report.rows_read, report.rows_loaded) == (
+        reports[spec.id].rows_read,
+        reports[spec.id].rows_loaded,
+    )
+    monkeypatch.undo()
+
+    renamed = replace(spec, measure="gp_contacts_renamed")  # an analyst edits the registry
+    report = ingest_source(renamed, copy, today=TODAY)
+    assert report.status == "accepted"
+    measures = read_frame(
+        copy.warehouse_path,
+        "SELECT DISTINCT measure_id FROM raw.validated WHERE source_id = ?",
+        [spec.id],
+    )["measure_id"].tolist()
+    assert measures == ["gp_contacts_renamed"]
