@@ -47,6 +47,7 @@ from datapakke.warehouse import (
     accepted_unchanged,
     build_core,
     connect,
+    ensure_schema,
     load_source,
     replace_table,
 )
@@ -136,6 +137,7 @@ def _unchanged_sources(specs: list[SourceSpec], settings: Settings) -> dict[str,
     if not settings.warehouse_path.exists():
         return reports
     with connect(settings.warehouse_path) as con:
+        ensure_schema(con)  # a warehouse from before the input fingerprint gets its column
         for spec in specs:
             started = time.perf_counter()
             resolved = resolve_source(spec, settings)
@@ -328,20 +330,20 @@ def build_indicator_values(
     geo = geo or default_geography()
     catalogue = catalogue or load_catalogue()
     watch = Stopwatch()
-    with connect(settings.warehouse_path) as con:
-        with watch("read inputs"):
-            inputs = EngineInputs.load(con, catalogue, geo)
-        with watch("disclosure control"):
-            published = published_counts(inputs, catalogue, settings.suppression_threshold)
-        with watch("indicators"):
-            shares = _shares_by_cost(catalogue, workers)
-            frames = map_forked(_indicator_share, (inputs, published), shares, len(shares))
-            values = combine_indicator_values(list(chain.from_iterable(frames)))
-        with watch("write mart tables"):
-            replace_table(con, "mart.indicator_value", values)
-            replace_table(con, "mart.published_count", published)
-            replace_table(con, "mart.indicator", catalogue_frame(catalogue))
-            replace_table(con, "mart.area_member", inputs.units)
+    with watch("read inputs"), connect(settings.warehouse_path, read_only=True) as con:
+        inputs = EngineInputs.load(con, catalogue, geo)
+    # No connection is open while workers are forked: none of them holds a copy of one.
+    with watch("disclosure control"):
+        published = published_counts(inputs, catalogue, settings.suppression_threshold)
+    with watch("indicators"):
+        shares = _shares_by_cost(catalogue, workers)
+        frames = map_forked(_indicator_share, (inputs, published), shares, len(shares))
+        values = combine_indicator_values(list(chain.from_iterable(frames)))
+    with connect(settings.warehouse_path) as con, watch("write mart tables"):
+        replace_table(con, "mart.indicator_value", values)
+        replace_table(con, "mart.published_count", published)
+        replace_table(con, "mart.indicator", catalogue_frame(catalogue))
+        replace_table(con, "mart.area_member", inputs.units)
     report = IndicatorReport(
         rows=len(values),
         suppressed_rows=int(values["is_suppressed"].sum()),

@@ -117,14 +117,13 @@ def load_source(
     ensure_schema(con)
     spec = raw.source.spec
     loaded_at = loaded_at or datetime.now(UTC)
+    if accepted_unchanged(con, spec, raw.sha256):
+        return "unchanged"
     fingerprint = input_fingerprint(spec, raw.sha256)
     previous = con.execute(
-        "SELECT status, input_fingerprint, accepted_file, accepted_sha256 FROM raw.source_file "
-        "WHERE source_id = ?",
+        "SELECT accepted_file, accepted_sha256 FROM raw.source_file WHERE source_id = ?",
         [spec.id],
     ).fetchone()
-    if previous and previous[0] == "accepted" and previous[1] == fingerprint:
-        return "unchanged"
     rejected = raw.error is not None or validation is None or validation.is_rejected
     message = (
         str(raw.error)
@@ -146,7 +145,7 @@ def load_source(
         accepted_file, accepted_sha = (
             (raw.source.display_path, raw.sha256)
             if not rejected
-            else ((previous[2], previous[3]) if previous else (None, None))
+            else (previous if previous else (None, None))
         )
         con.execute("DELETE FROM raw.source_file WHERE source_id = ?", [spec.id])
         con.execute(
@@ -186,8 +185,8 @@ def input_fingerprint(spec: SourceSpec, file_sha256: str) -> str:
 
 
 def accepted_unchanged(con: duckdb.DuckDBPyConnection, spec: SourceSpec, file_sha256: str) -> bool:
-    """Whether the warehouse already holds this very file, loaded under this registry entry."""
-    ensure_schema(con)
+    """Whether the warehouse already holds this very file, loaded under this registry entry
+    (on a connection that has been through ``ensure_schema``)."""
     row = con.execute(
         "SELECT status, input_fingerprint FROM raw.source_file WHERE source_id = ?", [spec.id]
     ).fetchone()
