@@ -550,21 +550,6 @@ def _trend(frame: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
     return merged
 
 
-def compute_indicator_values(
-    inputs: EngineInputs, catalogue: list[Indicator], threshold: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """All indicators, protected: returns (mart.indicator_value, mart.published_count)."""
-    published = published_counts(inputs, catalogue, threshold)
-    return protected_indicator_values(inputs, catalogue, published), published
-
-
-def protected_indicator_values(
-    inputs: EngineInputs, catalogue: list[Indicator], published: pd.DataFrame
-) -> pd.DataFrame:
-    """Every indicator with the suppression of ``published_counts`` applied (mart.indicator_value)."""
-    return combine_indicator_values(indicator_frames(inputs, catalogue, published))
-
-
 def indicator_frames(
     inputs: EngineInputs, indicators: list[Indicator], published: pd.DataFrame
 ) -> list[pd.DataFrame]:

@@ -111,8 +111,9 @@ def area_tables(published: Published, geo: Geography, area: Area) -> dict[str, p
             unit_rows = published.unit_rows.get(unit, np.empty(0, dtype=np.intp))
             rows.append(unit_rows)
             roles.append(np.full(len(unit_rows), role, dtype=object))
-    order = np.argsort(np.concatenate(rows), kind="stable")  # keep the warehouse's row order
-    cut = published.values.take(np.concatenate(rows)[order])
+    all_rows = np.concatenate(rows)
+    order = np.argsort(all_rows, kind="stable")  # keep the warehouse's row order
+    cut = published.values.take(all_rows[order])
     cut["role"] = np.concatenate(roles)[order]
 
     keys = ["indicator_id", "period", "sex"]
