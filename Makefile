@@ -34,15 +34,15 @@ dev: $(STAMP)
 
 ## Regenerate the embedded synthetic sample (deterministic, byte-identical on rerun).
 sample: $(STAMP)
-	$(BIN)/python -m datapakke.sources.sample
+	$(BIN)/python -m datapakke.raw.sample
 
 ## Pull the configured StatBank tables into data/raw/statbank/ (needs network).
 fetch: $(STAMP)
-	$(BIN)/python -m datapakke.sources.fetch
+	$(BIN)/python -m datapakke.raw.fetch
 
 ## Serve the download page on http://127.0.0.1:8000/
 serve: $(STAMP)
-	$(BIN)/python -m datapakke.site --serve
+	$(BIN)/python -m datapakke.publish.site --serve
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

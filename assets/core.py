@@ -3,8 +3,8 @@
 import dagster as dg
 
 from assets.raw import RAW_ASSET_KEYS, WAREHOUSE_POOL
-from datapakke.pipeline import build_core_tables, check_reference_integrity
-from pipelines.resources import DatapakkeSettings
+from assets.resources import DatapakkeSettings
+from datapakke.core.stage import build_core_tables, check_reference_integrity
 
 
 @dg.asset(

@@ -3,7 +3,7 @@ not part of refresh_all; the file sensor starts a refresh when a fetched extract
 
 import dagster as dg
 
-from pipelines.resources import DatapakkeSettings
+from assets.resources import DatapakkeSettings
 
 
 @dg.asset(
@@ -18,8 +18,8 @@ from pipelines.resources import DatapakkeSettings
 def statbank_extracts(
     context: dg.AssetExecutionContext, settings: DatapakkeSettings
 ) -> dg.MaterializeResult:
-    from datapakke.sources.fetch import fetch_configured
-    from datapakke.sources.statbank import StatBankClient
+    from datapakke.raw.fetch import fetch_configured
+    from datapakke.raw.statbank import StatBankClient
 
     resolved = settings.get()
     client = StatBankClient(resolved.statbank_url)

@@ -4,12 +4,13 @@ import dagster as dg
 
 from assets.core import core_tables
 from assets.metadata import column_schema, table_preview
+from assets.partitions import area_partitions
 from assets.raw import WAREHOUSE_POOL
+from assets.resources import DatapakkeSettings
 from datapakke.geography import default_geography
-from datapakke.pipeline import audit_disclosure, build_area_marts, build_indicator_values
+from datapakke.mart.stage import audit_disclosure, build_indicator_values
+from datapakke.publish.stage import build_area_marts
 from datapakke.warehouse import read_frame
-from pipelines.partitions import area_partitions
-from pipelines.resources import DatapakkeSettings
 
 
 @dg.asset(
@@ -70,7 +71,7 @@ def disclosure_audit(settings: DatapakkeSettings) -> dg.AssetCheckResult:
     "value lies inside its interval.",
 )
 def indicator_value_schema_check(settings: DatapakkeSettings) -> dg.AssetCheckResult:
-    from datapakke.pipeline import check_indicator_schema
+    from datapakke.mart.stage import check_indicator_schema
 
     values = read_frame(settings.get().warehouse_path, "SELECT * FROM mart.indicator_value")
     errors = check_indicator_schema(values)

@@ -6,10 +6,10 @@ import dagster as dg
 
 from assets.marts import area_mart
 from assets.metadata import png_thumbnail
+from assets.partitions import area_partitions
+from assets.resources import DatapakkeSettings
 from datapakke.geography import default_geography
-from datapakke.pipeline import build_area_packs
-from pipelines.partitions import area_partitions
-from pipelines.resources import DatapakkeSettings
+from datapakke.publish.stage import build_area_packs
 
 
 @dg.asset(
@@ -52,7 +52,7 @@ def area_pack(
     code_version="1",
 )
 def download_site(settings: DatapakkeSettings) -> dg.MaterializeResult:
-    from datapakke.site import build_site
+    from datapakke.publish.site import build_site
 
     path = build_site(settings.get(), default_geography())
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path))})

@@ -9,9 +9,9 @@ select and refresh a single source.
 import dagster as dg
 
 from assets.metadata import table_preview
-from datapakke.pipeline import SourceReport, check_source, ingest_sources
-from datapakke.sources.registry import SourceSpec, load_registry
-from pipelines.resources import DatapakkeSettings
+from assets.resources import DatapakkeSettings
+from datapakke.raw.registry import SourceSpec, load_registry
+from datapakke.raw.stage import SourceReport, check_source, ingest_sources
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 SOURCES = load_registry()

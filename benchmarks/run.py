@@ -104,8 +104,8 @@ def through_dagster(marts: Path) -> float:
     """refresh_all in process, recorded in a run history on disk (SQLite) as `make run` does."""
     import dagster as dg
 
+    from assets.partitions import ALL_AREAS_TAGS
     from pipelines.definitions import defs
-    from pipelines.partitions import ALL_AREAS_TAGS
 
     os.environ["DATAPAKKE_MARTS_DIR"] = str(marts)
     home = marts.with_name(f"{marts.name}-dagster-home")
@@ -128,8 +128,8 @@ def full_refresh(work: Path) -> Refresh:
     os.environ["DATAPAKKE_RAW_DIR"] = str(raw)
     # Both sides start with the same modules imported (Dagster's definitions included), so
     # neither pays the imports the other has already paid.
-    import datapakke.charts
-    import datapakke.workbook  # noqa: F401
+    import datapakke.publish.charts
+    import datapakke.publish.workbook  # noqa: F401
     import pipelines.definitions  # noqa: F401
 
     loops: list[tuple[float, list[Stage], list]] = []
@@ -156,9 +156,9 @@ def one_area(work: Path) -> dict[str, object]:
     """One area's pack alone, and the time to draw each kind of chart (mean per chart)."""
     import dagster as dg
 
-    from datapakke import charts
-    from datapakke.pipeline import build_area_pack
-    from datapakke.publish import load_area_pack_data
+    from datapakke.publish import charts
+    from datapakke.publish.area_mart import load_area_pack_data
+    from datapakke.publish.stage import build_area_pack
     from pipelines.definitions import defs
 
     grouping, _, area_id = ONE_AREA.partition(".")

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet  # noqa: F401  (imported before the floor is read, for every path alike)
 
-from datapakke.sources.records import AGGREGATE_SQL, aggregate_contacts
+from datapakke.raw.records import AGGREGATE_SQL, aggregate_contacts
 
 
 def bare_duckdb(path: Path) -> int:

@@ -14,12 +14,72 @@ pipeline at other folders without touching code:
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import datetime
+from pathlib import Path, PurePosixPath
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_DIR = REPO_ROOT / "data" / "reference"
 SAMPLE_DIR = REPO_ROOT / "data" / "raw" / "sample"
+# History file names carry the pack's build time in UTC, like ``built_at`` in the marts.
+HISTORY_STAMP_FORMAT = "%Y%m%dT%H%M%S"
+
+
+@dataclass(frozen=True)
+class AreaOutputs:
+    """Every published path of one area: the output contract of the README, in one place.
+
+    ``data/marts/<grouping>/<area_id>/`` holds ``mart.duckdb``, the latest pack
+    ``datapakke-<grouping>-<area_id>.xlsx``, ``charts/*.png`` and ``history/`` with earlier packs
+    named ``datapakke-<grouping>-<area_id>-<UTC stamp>.xlsx``; the download page keeps copies
+    under ``site/packs/<grouping>/<area_id>/``.
+    """
+
+    marts_dir: Path
+    grouping: str
+    area_id: str
+
+    @property
+    def folder(self) -> Path:
+        return self.marts_dir / self.grouping / self.area_id
+
+    @property
+    def mart(self) -> Path:
+        return self.folder / "mart.duckdb"
+
+    @property
+    def stem(self) -> str:
+        return f"datapakke-{self.grouping}-{self.area_id}"
+
+    @property
+    def pack(self) -> Path:
+        return self.folder / f"{self.stem}.xlsx"
+
+    @property
+    def charts_dir(self) -> Path:
+        return self.folder / "charts"
+
+    def chart(self, name: str) -> Path:
+        return self.charts_dir / f"{name}.png"
+
+    @property
+    def history_dir(self) -> Path:
+        return self.folder / "history"
+
+    def history_pack(self, built_at: datetime) -> Path:
+        """Where the pack built at ``built_at`` (UTC) is kept once a newer one replaces it."""
+        return self.history_dir / f"{self.stem}-{built_at:{HISTORY_STAMP_FORMAT}}.xlsx"
+
+    def history_stamp(self, name: str) -> datetime | None:
+        """The build time (UTC) in a history file's name; None for any other file."""
+        match = re.fullmatch(re.escape(self.stem) + r"-(\d{8}T\d{6})\.xlsx", name)
+        return datetime.strptime(match.group(1), HISTORY_STAMP_FORMAT) if match else None
+
+    @property
+    def site_folder(self) -> PurePosixPath:
+        """The area's folder inside the download site (relative to the site root)."""
+        return PurePosixPath("packs", self.grouping, self.area_id)
 
 
 @dataclass(frozen=True)
@@ -46,9 +106,9 @@ class Settings:
     def site_dir(self) -> Path:
         return self.marts_dir / "site"
 
-    def area_dir(self, grouping: str, area_id: str) -> Path:
-        """Folder of one area's published artefacts: ``data/marts/<grouping>/<area_id>/``."""
-        return self.marts_dir / grouping / area_id
+    def area_outputs(self, grouping: str, area_id: str) -> AreaOutputs:
+        """Every output path of one area (see :class:`AreaOutputs`)."""
+        return AreaOutputs(self.marts_dir, grouping, area_id)
 
 
 def _env_path(name: str, default: Path) -> Path:

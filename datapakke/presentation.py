@@ -58,11 +58,34 @@ THEME_ORDER = [
     "Sundhedsprofil",
     "Dødelighed",
 ]
-SUPPRESSED_TEXT = "<5"
-SUPPRESSED_NOTE_DA = (
-    "Tallet er skjult af hensyn til diskretion (færre end 5 hændelser, eller fordi det ellers "
-    "kunne regnes ud fra andre viste tal)."
-)
+MISSING_TEXT = "–"  # no number, but not suppressed (a note says why)
+MEMBERSHIP_STATUS_DA = {  # short label, for the download page
+    "confirmed": "Bekræftet medlemskab",
+    "single-source": "Medlemskab fra én kilde",
+    "proxy": "Skønnet medlemskab",
+}
+MEMBERSHIP_STATUS_HELP_DA = {  # the explanation, for the pack and the page's tooltip
+    "confirmed": "Bekræftet: medlemskommunerne er bekræftet af offentlige kilder.",
+    "single-source": "Én kilde: medlemskommunerne står i én offentlig kilde, men er ikke "
+    "bekræftet af flere.",
+    "proxy": "Skønnet ud fra 2019-optageområdet: der er ikke fundet en offentlig liste fra 2022, "
+    "så sygehusets optageområde fra 2019 er brugt.",
+}
+
+
+def suppressed_text(threshold: int) -> str:
+    """What a withheld number shows: ``<threshold`` (the configured disclosure threshold)."""
+    return f"<{threshold}"
+
+
+def suppressed_note_da(threshold: int) -> str:
+    """The note on a withheld number."""
+    return (
+        f"Tallet er skjult af hensyn til diskretion (færre end {threshold} hændelser, eller fordi "
+        "det ellers kunne regnes ud fra andre viste tal)."
+    )
+
+
 SYNTHETIC_BANNER_DA = (
     "SYNTETISKE DATA – kommunekoder og -navne er rigtige, men alle tal er opdigtede. "
     "Må ikke bruges til beslutninger."

@@ -11,9 +11,13 @@ Grain sentences (also written as DuckDB table comments by ``warehouse.py``):
 
 from __future__ import annotations
 
-import pandera.pandas as pa
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from datapakke.stats import AGE_BANDS
+from datapakke.standard_population import AGE_BANDS
+
+if TYPE_CHECKING:  # pandera is imported where a schema is built, so light readers stay light
+    import pandera.pandas as pa
 
 LINEAGE_COLUMNS = ["_source_file", "_source_row", "_file_sha256", "_loaded_at"]
 SEXES = ["T", "M", "K"]
@@ -58,6 +62,8 @@ RAW_TEXT_COLUMNS = [
 
 def raw_observation_schema() -> pa.DataFrameSchema:
     """Raw rows are text as read; only lineage is typed."""
+    import pandera.pandas as pa
+
     return pa.DataFrameSchema(
         {
             **{c: pa.Column(str) for c in RAW_TEXT_COLUMNS},
@@ -79,6 +85,8 @@ def core_observation_schema(
     ``count_measures`` adds the whole-number rule; ``check_unique`` the key rule (off while
     single-year ages are still to be summed into bands).
     """
+    import pandera.pandas as pa
+
     value_checks = [
         pa.Check.ge(0, error="negative value: counts cannot be below zero"),
         pa.Check.le(MAX_CELL_VALUE, error=f"absurdly large value (over {MAX_CELL_VALUE:,})"),
@@ -118,29 +126,94 @@ def core_observation_schema(
     )
 
 
+COMPARISONS = ["better", "similar", "worse", "higher", "lower", "not_compared"]
+TRENDS = ["", "increasing", "decreasing", "no_change", "insufficient_data"]
+AREA_LEVELS = ["municipality", "area", "region", "country"]
+
+
+@dataclass(frozen=True)
+class ValueColumn:
+    """One column of the published indicator values: its name, kind and meaning."""
+
+    name: str
+    kind: str  # text | count | value | label | p | flag (how readers format it)
+    meaning: str
+
+
+# mart.indicator_value: one row per indicator × area level × area × period × sex.
+# The one description of the published values; the Pandera model, the engine, the area marts and
+# the pack's Data sheet all take their columns from here.
+INDICATOR_VALUE_KEY = ("indicator_id", "area_level", "grouping", "area_code", "period", "sex")
+INDICATOR_VALUE: tuple[ValueColumn, ...] = (
+    ValueColumn("indicator_id", "text", "the catalogue id"),
+    ValueColumn("grouping", "text", "the area's grouping for area/region rows, '' otherwise"),
+    ValueColumn("area_level", "label", "municipality | area | region | country"),
+    ValueColumn("area_code", "text", "municipality code, area id, region area id, or 'DK'"),
+    ValueColumn("area_name", "text", "the Danish name"),
+    ValueColumn("region_area_id", "text", "a municipality's region (its region area id)"),
+    ValueColumn("period", "text", "'2024' (year)"),
+    ValueColumn("sex", "label", "T | M | K"),
+    ValueColumn("numerator", "count", "events or people counted"),
+    ValueColumn("denominator", "count", "the population at risk"),
+    ValueColumn("value", "value", "the indicator value in the catalogue's unit"),
+    ValueColumn("ci95_low", "value", "95 % interval, lower limit"),
+    ValueColumn("ci95_high", "value", "95 % interval, upper limit"),
+    ValueColumn("ci998_low", "value", "99.8 % interval, lower limit"),
+    ValueColumn("ci998_high", "value", "99.8 % interval, upper limit"),
+    ValueColumn("compared_to_region", "label", "the 95 % interval against the region's value"),
+    ValueColumn("compared_to_national", "label", "the 95 % interval against Denmark's value"),
+    ValueColumn("compared_to_national_998", "label", "the 99.8 % interval against Denmark"),
+    ValueColumn("trend", "label", "increasing | decreasing | no_change | insufficient_data"),
+    ValueColumn("trend_p_value", "p", "the trend test's p-value"),
+    ValueColumn("is_suppressed", "flag", "True: numerator, value and intervals are withheld"),
+    ValueColumn("value_note", "text", "Danish note for the reader, '' when none"),
+)
+INDICATOR_VALUE_COLUMNS = [column.name for column in INDICATOR_VALUE]
+
+# An area mart's ``indicator_value``: the same rows cut for one area, each with its role in the
+# area and its comparison with the area; the warehouse-only columns are left out.
+AREA_VALUE_ADDED = (
+    ValueColumn("role", "label", "member | area | region | country"),
+    ValueColumn("compared_to_area", "label", "the 95 % interval against the area's value"),
+)
+_VALUE_COLUMN = {c.name: c for c in (*INDICATOR_VALUE, *AREA_VALUE_ADDED)}
+AREA_VALUE: tuple[ValueColumn, ...] = tuple(
+    _VALUE_COLUMN[name]
+    for name in (
+        *("indicator_id", "role", "area_level", "grouping", "area_code", "area_name", "period"),
+        *("sex", "numerator", "denominator", "value", "ci95_low", "ci95_high", "ci998_low"),
+        *("ci998_high", "compared_to_area", "compared_to_region", "compared_to_national"),
+        *("trend", "trend_p_value", "is_suppressed", "value_note"),
+    )
+)
+AREA_VALUE_COLUMNS = [column.name for column in AREA_VALUE]
+
+
 def indicator_value_schema() -> pa.DataFrameSchema:
-    """What may be published: intervals contain the value, suppressed rows carry no numbers."""
-    nullable_float = pa.Column(float, nullable=True)
+    """What may be published: exactly the contract's columns, one row per key, intervals that
+    contain the value, suppressed rows without numbers."""
+    import pandera.pandas as pa
+
+    checks = {
+        "area_level": [pa.Check.isin(AREA_LEVELS)],
+        "sex": [pa.Check.isin(SEXES)],
+        "compared_to_region": [pa.Check.isin(COMPARISONS)],
+        "compared_to_national": [pa.Check.isin(COMPARISONS)],
+        "compared_to_national_998": [pa.Check.isin(COMPARISONS)],
+        "trend": [pa.Check.isin(TRENDS)],
+    }
+    dtype = {"count": float, "value": float, "p": float, "flag": bool}
+    columns = {
+        c.name: pa.Column(
+            dtype.get(c.kind, str),
+            checks=checks.get(c.name, []),
+            nullable=c.kind in ("count", "value", "p"),
+            description=c.meaning,
+        )
+        for c in INDICATOR_VALUE
+    }
     return pa.DataFrameSchema(
-        {
-            "indicator_id": pa.Column(str),
-            "grouping": pa.Column(str),
-            "area_level": pa.Column(
-                str, pa.Check.isin(["municipality", "area", "region", "country"])
-            ),
-            "area_code": pa.Column(str),
-            "area_name": pa.Column(str),
-            "period": pa.Column(str),
-            "sex": pa.Column(str, pa.Check.isin(SEXES)),
-            "numerator": nullable_float,
-            "denominator": nullable_float,
-            "value": nullable_float,
-            "ci95_low": nullable_float,
-            "ci95_high": nullable_float,
-            "ci998_low": nullable_float,
-            "ci998_high": nullable_float,
-            "is_suppressed": pa.Column(bool),
-        },
+        columns,
         checks=[
             pa.Check(
                 lambda df: (
@@ -160,6 +233,9 @@ def indicator_value_schema() -> pa.DataFrameSchema:
                 error="value outside its 95 % interval",
             ),
         ],
-        strict=False,
+        unique=list(INDICATOR_VALUE_KEY),
+        report_duplicates="all",
+        strict=True,
+        ordered=True,
         name="mart.indicator_value",
     )

@@ -3,8 +3,8 @@
 import dagster as dg
 
 from assets import core, fetch, marts, packs, raw
+from assets.resources import DatapakkeSettings
 from pipelines.jobs import build_area, refresh_all
-from pipelines.resources import DatapakkeSettings
 from pipelines.schedules import nightly_refresh
 from pipelines.sensors import raw_file_sensor
 

@@ -12,9 +12,9 @@ import dagster as dg
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.SupersessionWarning)
 
+from assets.partitions import ALL_AREAS_TAGS  # noqa: E402
 from datapakke.config import get_settings  # noqa: E402
 from pipelines.definitions import defs  # noqa: E402
-from pipelines.partitions import ALL_AREAS_TAGS  # noqa: E402
 
 
 def main() -> int:

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
+from assets.partitions import ALL_AREAS_TAGS
 from pipelines.jobs import refresh_all
-from pipelines.partitions import ALL_AREAS_TAGS
 
 
 @dg.schedule(

@@ -5,10 +5,10 @@ import json
 
 import dagster as dg
 
-from datapakke import raw_files
+from assets.partitions import ALL_AREAS_TAGS
+from assets.resources import DatapakkeSettings
+from datapakke.raw import drops as raw_files
 from pipelines.jobs import refresh_all
-from pipelines.partitions import ALL_AREAS_TAGS
-from pipelines.resources import DatapakkeSettings
 
 
 @dg.sensor(

@@ -1,0 +1,557 @@
+"""The indicator engine: catalogue + core tables → ``mart.indicator_value`` (protected).
+
+Counts are summed in DuckDB SQL from municipalities up to every unit that is published
+(municipalities, every area of every grouping, regions, Denmark): aggregates are computed from
+counts, never by averaging rates. Statistics come from ``stats.py`` and are vectorised over the
+whole table; disclosure control from ``disclosure.py`` is applied before the table is returned,
+so nothing downstream sees an unprotected count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from datapakke.geography import NATIONAL_CODE, NATIONAL_NAME, Geography
+from datapakke.mart import stats
+from datapakke.mart.catalogue import Indicator, MeasureRef
+from datapakke.mart.disclosure import DisclosureProblem, protect, recoverable_cells
+from datapakke.schemas import INDICATOR_VALUE_COLUMNS
+from datapakke.standard_population import ESP2013
+
+UNIT_KEY = ["area_level", "grouping", "area_code"]
+# Source cells hidden by the source itself ('<5') count as this in aggregates, and say so.
+SOURCE_SUPPRESSED_IMPUTE = 2.5
+TREND_KIND = {"crude_rate": "rate", "proportion": "proportion"}
+
+
+def units_frame(geo: Geography) -> pd.DataFrame:
+    """One row per published unit × member municipality (a municipality is its own unit)."""
+    rows = []
+    for code, muni in geo.municipalities.items():
+        rows.append(("municipality", "", code, muni.name, muni.region_area_id, code))
+        rows.append(("country", "", NATIONAL_CODE, NATIONAL_NAME, "", code))
+    for area in geo.areas.values():
+        level = "region" if area.grouping == "region" else "area"
+        majority = (
+            pd.Series([geo.municipalities[c].region_area_id for c in area.members]).mode().iloc[0]
+        )
+        region = area.area_id if level == "region" else majority
+        rows += [(level, area.grouping, area.area_id, area.name, region, c) for c in area.members]
+    return pd.DataFrame(
+        rows,
+        columns=[*UNIT_KEY, "area_name", "region_area_id", "municipality_code"],
+    )
+
+
+def _age_filter(min_age: int | None) -> str:
+    if min_age is None:
+        return "TRUE"
+    bands = [b for b in stats.AGE_BANDS if int(b.split("-")[0].rstrip("+")) >= min_age]
+    if min_age == 65:
+        bands.append("65+")
+    return "age_band IN (" + ", ".join(f"'{b}'" for b in bands) + ")"
+
+
+def municipal_counts(con: duckdb.DuckDBPyConnection, ref: MeasureRef) -> pd.DataFrame:
+    """One row per municipality × year × sex (M/K and their T) × age band for a measure."""
+    if ref.measure == "population":
+        source = (
+            "SELECT municipality_code, substr(period, 1, 4) AS period, sex, age_band, "
+            "population AS value, FALSE AS source_suppressed FROM core.population "
+            "WHERE period LIKE '%K1'"
+        )
+    else:
+        source = (
+            "SELECT municipality_code, period, sex, age_band, value, source_suppressed "
+            f"FROM core.observation WHERE measure_id = '{ref.measure}'"
+        )
+    sql = f"""
+    WITH base AS (
+        SELECT municipality_code, period, sex, age_band,
+               coalesce(value, CASE WHEN source_suppressed THEN {SOURCE_SUPPRESSED_IMPUTE} END) AS x,
+               source_suppressed AS imputed
+        FROM ({source}) WHERE {_age_filter(ref.min_age)}
+    )
+    SELECT * FROM base
+    UNION ALL
+    SELECT municipality_code, period, 'T', age_band, sum(x), bool_or(imputed)
+    FROM base WHERE sex IN ('M', 'K') GROUP BY ALL
+    """
+    return con.execute(sql).df()
+
+
+def unit_counts(counts: pd.DataFrame, units: pd.DataFrame, by_age: bool) -> pd.DataFrame:
+    """Sum municipal counts to every unit in DuckDB; note units with members missing."""
+    age = ", age_band" if by_age else ""
+    # Summed to one row per municipality first, so count(*) counts members (no DISTINCT needed).
+    sql = f"""
+    WITH size AS (
+        SELECT area_level, "grouping", area_code, count(*) AS members_expected
+        FROM units GROUP BY ALL
+    ), municipal AS (
+        SELECT municipality_code, period, sex{age}, sum(x) AS x, bool_or(imputed) AS imputed
+        FROM counts GROUP BY ALL
+    )
+    SELECT u.area_level, u."grouping", u.area_code, c.period, c.sex{age},
+           sum(c.x) AS x, bool_or(c.imputed) AS imputed,
+           count(*) AS members_present,
+           any_value(s.members_expected) AS members_expected
+    FROM units u
+    JOIN municipal c USING (municipality_code)
+    JOIN size s USING (area_level, "grouping", area_code)
+    GROUP BY ALL
+    ORDER BY ALL
+    """
+    con = duckdb.connect()
+    try:
+        con.register("units", units)
+        con.register("counts", counts)
+        return con.execute(sql).df()
+    finally:
+        con.close()
+
+
+@dataclass
+class EngineInputs:
+    """Everything the engine reads, fetched once."""
+
+    units: pd.DataFrame
+    counts: dict[MeasureRef, pd.DataFrame]
+    weights: pd.DataFrame
+    _unit_counts: dict[tuple[MeasureRef, bool], pd.DataFrame] = field(default_factory=dict)
+
+    def unit_counts(self, ref: MeasureRef, by_age: bool) -> pd.DataFrame:
+        """Counts summed to every unit, computed once per measure (several indicators share one)."""
+        key = (ref, by_age)
+        if key not in self._unit_counts:
+            self._unit_counts[key] = unit_counts(self.counts[ref], self.units, by_age)
+        return self._unit_counts[key]
+
+    @classmethod
+    def load(cls, con: duckdb.DuckDBPyConnection, catalogue: list[Indicator], geo: Geography):
+        refs: set[MeasureRef] = set()
+        for ind in catalogue:
+            if ind.method == "survey":
+                for suffix in ("_pct", "_ci95_low_pct", "_ci95_high_pct", "_respondents"):
+                    refs.add(MeasureRef(ind.numerator.measure + suffix, None))
+            else:
+                refs.add(ind.numerator)
+            if ind.denominator:
+                refs.add(ind.denominator)
+        counts = {ref: municipal_counts(con, ref) for ref in sorted(refs, key=str)}
+        weights = pd.DataFrame({"age_band": list(ESP2013), "weight": list(ESP2013.values())})
+        return cls(units=units_frame(geo), counts=counts, weights=weights)
+
+
+def _unit_names(units: pd.DataFrame) -> pd.DataFrame:
+    return units.drop(columns="municipality_code").drop_duplicates(UNIT_KEY)
+
+
+def _rate_like(ind: Indicator, num: pd.DataFrame, den: pd.DataFrame) -> pd.DataFrame:
+    keys = [*UNIT_KEY, "period", "sex"]
+    frame = num.merge(
+        den[[*keys, "x", "imputed", "members_present"]].rename(
+            columns={"x": "n", "imputed": "den_imputed", "members_present": "den_present"}
+        ),
+        on=keys,
+        how="inner",
+    )
+    x, n = frame["x"].to_numpy(float), frame["n"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(n > 0, x / n, np.nan)
+    lows, highs = [], []
+    for z in (stats.Z95, stats.Z998):
+        if ind.method == "proportion":
+            low, high = stats.wilson_interval(x, n, z)
+        elif ind.method == "crude_rate":
+            low, high = stats.rate_interval(x, n, 1.0, z)
+        else:
+            low, high = np.full(len(x), np.nan), np.full(len(x), np.nan)
+        lows.append(low)
+        highs.append(high)
+    frame["numerator"], frame["denominator"] = x, n
+    frame["value"] = value * ind.multiplier
+    frame["ci95_low"], frame["ci95_high"] = lows[0] * ind.multiplier, highs[0] * ind.multiplier
+    frame["ci998_low"], frame["ci998_high"] = lows[1] * ind.multiplier, highs[1] * ind.multiplier
+    frame["imputed"] = frame["imputed"] | frame["den_imputed"]
+    frame["members_present"] = np.minimum(frame["members_present"], frame["den_present"])
+    return frame
+
+
+def _dsr(ind: Indicator, inputs: EngineInputs) -> pd.DataFrame:
+    num = inputs.unit_counts(ind.numerator, by_age=True)
+    den = inputs.unit_counts(ind.denominator, by_age=True)
+    keys = [*UNIT_KEY, "period", "sex"]
+    # Every band of the denominator counts, with zero events where the numerator has none.
+    frame = den.rename(columns={"x": "population"}).merge(
+        num[[*keys, "age_band", "x", "imputed"]].rename(
+            columns={"x": "events", "imputed": "num_imputed"}
+        ),
+        on=[*keys, "age_band"],
+        how="left",
+    )
+    has_events = frame["events"].notna().groupby([frame[k] for k in keys]).transform("any")
+    frame = frame[has_events.to_numpy()].copy()
+    frame["events"] = frame["events"].fillna(0.0)
+    frame["num_imputed"] = frame["num_imputed"].astype("boolean").fillna(False).astype(bool)
+    frame = frame.merge(inputs.weights, on="age_band")
+    result = stats.direct_standardised_rate(
+        frame,
+        keys,
+        events_col="events",
+        population_col="population",
+        weight_col="weight",
+        multiplier=ind.multiplier,
+    )
+    flags = frame.groupby(keys, as_index=False).agg(
+        imputed=("num_imputed", "any"),
+        members_present=("members_present", "min"),
+        members_expected=("members_expected", "first"),
+    )
+    result = result.merge(flags, on=keys)
+    result["numerator"], result["denominator"] = result["observed"], result["population"]
+    result["note_small"] = ~result["is_reliable"].astype(bool)
+    return result
+
+
+def _survey(ind: Indicator, inputs: EngineInputs) -> pd.DataFrame:
+    """Population-weighted mean of municipal survey estimates, SE from their published CIs."""
+    m = ind.numerator.measure
+
+    def measure(suffix: str) -> pd.DataFrame:
+        frame = inputs.counts[MeasureRef(m + suffix, None)]
+        return frame[frame["sex"] == "T"][["municipality_code", "period", "x"]]
+
+    est = measure("_pct").rename(columns={"x": "p"})
+    for suffix, name in (
+        ("_ci95_low_pct", "low"),
+        ("_ci95_high_pct", "high"),
+        ("_respondents", "resp"),
+    ):
+        est = est.merge(
+            measure(suffix).rename(columns={"x": name}), on=["municipality_code", "period"]
+        )
+    pop = inputs.counts[ind.denominator]
+    pop = pop[pop["sex"] == "T"].groupby(["municipality_code", "period"], as_index=False)["x"].sum()
+    est = est.merge(pop.rename(columns={"x": "w"}), on=["municipality_code", "period"], how="left")
+    est["se"] = (est["high"] - est["low"]) / (2 * stats.Z95)
+    merged = inputs.units.merge(est, on="municipality_code")
+    merged["wp"] = merged["w"] * merged["p"]
+    merged["w2se2"] = merged["w"] ** 2 * merged["se"] ** 2
+    keys = [*UNIT_KEY, "period"]
+    frame = merged.groupby(keys, as_index=False).agg(
+        sw=("w", "sum"),
+        swp=("wp", "sum"),
+        sw2se2=("w2se2", "sum"),
+        resp=("resp", "sum"),
+        members_present=("municipality_code", "nunique"),
+    )
+    size = inputs.units.groupby(UNIT_KEY).size().rename("members_expected").reset_index()
+    frame = frame.merge(size, on=UNIT_KEY)
+    frame["sex"] = "T"
+    frame["value"] = frame["swp"] / frame["sw"]
+    se = np.sqrt(frame["sw2se2"]) / frame["sw"]
+    for label, z in (("95", stats.Z95), ("998", stats.Z998)):
+        frame[f"ci{label}_low"] = (frame["value"] - z * se).clip(lower=0)
+        frame[f"ci{label}_high"] = (frame["value"] + z * se).clip(upper=100)
+    # A single municipality keeps its own published interval.
+    single = frame["area_level"] == "municipality"
+    own = frame[single].merge(
+        est.rename(columns={"municipality_code": "area_code"})[
+            ["area_code", "period", "low", "high"]
+        ],
+        on=["area_code", "period"],
+        how="left",
+    )
+    frame.loc[single, "ci95_low"] = own["low"].to_numpy()
+    frame.loc[single, "ci95_high"] = own["high"].to_numpy()
+    frame["numerator"], frame["denominator"] = np.nan, frame["resp"]
+    frame["imputed"] = False
+    frame["note_few_respondents"] = frame["resp"] < (ind.min_respondents or 0)
+    return frame
+
+
+def _change(ind: Indicator, num: pd.DataFrame) -> pd.DataFrame:
+    earlier = num[[*UNIT_KEY, "sex", "period", "x"]].copy()
+    earlier["period"] = (earlier["period"].astype(int) + 5).astype(str)
+    frame = num.merge(earlier.rename(columns={"x": "x_before"}), on=[*UNIT_KEY, "sex", "period"])
+    frame["numerator"], frame["denominator"] = frame["x"], frame["x_before"]
+    frame["value"] = (frame["x"] / frame["x_before"] - 1) * ind.multiplier
+    return frame
+
+
+def compute_indicator(ind: Indicator, inputs: EngineInputs) -> pd.DataFrame:
+    """Unprotected values of one indicator for every unit, period and sex."""
+    if ind.method == "dsr":
+        frame = _dsr(ind, inputs)
+    elif ind.method == "survey":
+        frame = _survey(ind, inputs)
+    else:
+        num = inputs.unit_counts(ind.numerator, by_age=False)
+        if ind.method == "count":
+            frame = num.assign(numerator=num["x"], denominator=np.nan, value=num["x"])
+        elif ind.method == "change_pct":
+            frame = _change(ind, num)
+        else:
+            den = inputs.unit_counts(ind.denominator, by_age=False)
+            frame = _rate_like(ind, num, den)
+    for column in ("ci95_low", "ci95_high", "ci998_low", "ci998_high"):
+        if column not in frame:
+            frame[column] = np.nan
+    frame["value_note"] = _notes(ind, frame)
+    hide = frame["value_note"].str.contains("vises ikke", regex=False) | frame["value"].isna()
+    frame.loc[hide, ["value", "ci95_low", "ci95_high", "ci998_low", "ci998_high"]] = np.nan
+    frame["indicator_id"] = ind.id
+    return frame
+
+
+def _notes(ind: Indicator, frame: pd.DataFrame) -> pd.Series:
+    notes = pd.Series("", index=frame.index)
+    incomplete = frame["members_present"] < frame["members_expected"]
+    notes[incomplete] = "Data mangler for en eller flere kommuner; tallet vises ikke."
+    if "note_small" in frame:
+        notes[frame["note_small"] & ~incomplete] = (
+            "Færre end 10 hændelser: den aldersstandardiserede rate vises ikke."
+        )
+    if "note_few_respondents" in frame:
+        notes[frame["note_few_respondents"] & ~incomplete] = (
+            f"Færre end {ind.min_respondents} svarpersoner: estimatet vises ikke."
+        )
+    imputed = frame.get("imputed", pd.Series(False, index=frame.index)).astype(bool)
+    notes[imputed & (notes == "")] = (
+        "Omfatter celler, som kilden har skjult (<5); de indgår med 2,5 i summen."
+    )
+    return notes
+
+
+# ---------------------------------------------------------------- disclosure control
+def _cell_ids(frame: pd.DataFrame) -> pd.Series:
+    return (
+        frame["area_level"]
+        + ":"
+        + frame["grouping"]
+        + ":"
+        + frame["area_code"]
+        + "|"
+        + frame["sex"]
+    )
+
+
+def count_series_problem(
+    units: pd.DataFrame, sexes: set[str]
+) -> tuple[list[str], dict[str, tuple[str, ...]]]:
+    """Base cells (municipality × finest sex) and every published aggregate over them."""
+    base_sexes = ["M", "K"] if {"M", "K"} <= sexes else ["T"]
+    munis = sorted(units["municipality_code"].unique())
+    cells = [f"municipality::{code}|{sex}" for code in munis for sex in base_sexes]
+    aggregates: dict[str, tuple[str, ...]] = {}
+    for key, members in units.groupby(UNIT_KEY)["municipality_code"]:
+        level, grouping, code = key
+        for sex in sorted(sexes):
+            parts = base_sexes if sex == "T" else [sex]
+            unit_id = f"{level}:{grouping}:{code}|{sex}"
+            if level == "municipality" and sex in base_sexes:
+                continue  # a base cell
+            aggregates[unit_id] = tuple(
+                f"municipality::{m}|{s}" for m in sorted(members) for s in parts
+            )
+    return cells, aggregates
+
+
+def protect_counts(counts: pd.DataFrame, units: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Suppression flags for one count series (unit × period × sex), solved jointly per period."""
+    counts = counts.assign(unit_id=_cell_ids(counts))
+    cells, aggregates = count_series_problem(units, set(counts["sex"]))
+    flags = []
+    for period, group in counts.groupby("period"):
+        values = dict(zip(group["unit_id"], group["x"], strict=True))
+        # A municipality with no row is in no sum: a known zero in the equations.
+        problem = DisclosureProblem(
+            cells={c: float(values.get(c, 0.0)) for c in cells},
+            aggregates=aggregates,
+        )
+        result = protect(problem, threshold=threshold)
+        flags.append(
+            pd.DataFrame(
+                {
+                    "period": period,
+                    "unit_id": group["unit_id"],
+                    "is_suppressed": [result.is_suppressed(u) for u in group["unit_id"]],
+                }
+            )
+        )
+    return counts.merge(pd.concat(flags), on=["period", "unit_id"])
+
+
+def published_counts(
+    inputs: EngineInputs, catalogue: list[Indicator], threshold: int
+) -> pd.DataFrame:
+    """Every count that is published (numerators and non-population denominators), protected.
+
+    One row per count series (measure, min age) × unit × period × sex, with ``count`` NULL where
+    suppressed. The same series published as one indicator's numerator and another's denominator
+    is protected once, so the two can never disagree.
+    """
+    refs: dict[str, MeasureRef] = {}
+    for ind in catalogue:
+        if ind.disclosure != "count":
+            continue
+        for ref in (ind.numerator, ind.denominator):
+            if ref is not None and ref.measure != "population":
+                refs[series_id(ref)] = ref
+    pieces = []
+    for sid, ref in sorted(refs.items()):
+        summed = inputs.unit_counts(ref, by_age=False)
+        protected = protect_counts(summed, inputs.units, threshold)
+        protected["series_id"] = sid
+        pieces.append(protected)
+    frame = pd.concat(pieces, ignore_index=True)
+    frame["count"] = frame["x"].where(~frame["is_suppressed"])
+    return frame[["series_id", *UNIT_KEY, "period", "sex", "count", "is_suppressed"]]
+
+
+def series_id(ref: MeasureRef) -> str:
+    return ref.measure if ref.min_age is None else f"{ref.measure}_{ref.min_age}plus"
+
+
+def audit_published_counts(published: pd.DataFrame, units: pd.DataFrame) -> list[str]:
+    """The disclosure audit: which suppressed counts could be recovered from what is published.
+
+    Rebuilds each series × period problem from the *published* table alone and runs the
+    row-space test; returns readable descriptions of every recoverable cell (empty = safe).
+    """
+    problems: list[str] = []
+    published = published.assign(unit_id=_cell_ids(published))
+    shapes: dict[frozenset[str], tuple[list[str], dict[str, tuple[str, ...]]]] = {}
+    for (sid, period), group in published.groupby(["series_id", "period"]):
+        sexes = frozenset(group["sex"])
+        if sexes not in shapes:
+            shapes[sexes] = count_series_problem(units, set(sexes))
+        cells, aggregates = shapes[sexes]
+        values = dict(zip(group["unit_id"], group["count"], strict=True))
+        suppressed = set(group.loc[group["is_suppressed"], "unit_id"])
+        problem = DisclosureProblem(
+            cells={c: float(values.get(c, 0.0)) for c in cells}, aggregates=aggregates
+        )
+        leaked = recoverable_cells(
+            problem,
+            frozenset(c for c in cells if c in suppressed),
+            frozenset(a for a in aggregates if a in suppressed),
+        )
+        problems += [f"{sid} {period}: {cell}" for cell in leaked]
+    return problems
+
+
+def _apply_protection(frame: pd.DataFrame, ind: Indicator, published: pd.DataFrame) -> pd.DataFrame:
+    keys = [*UNIT_KEY, "period", "sex"]
+    hidden = pd.Series(False, index=frame.index)
+    for ref, column in ((ind.numerator, "numerator"), (ind.denominator, "denominator")):
+        if ind.disclosure != "count" or ref is None or ref.measure == "population":
+            continue
+        series = published[published["series_id"] == series_id(ref)][[*keys, "is_suppressed"]]
+        flags = frame[keys].merge(series, on=keys, how="left")["is_suppressed"]
+        flags = flags.fillna(False).astype(bool).to_numpy()
+        frame.loc[flags, column] = np.nan
+        hidden |= flags
+    frame["is_suppressed"] = hidden.to_numpy()
+    frame.loc[hidden, ["value", "ci95_low", "ci95_high", "ci998_low", "ci998_high"]] = np.nan
+    frame.loc[hidden, "value_note"] = "Skjult af diskretionshensyn (<5)."
+    return frame
+
+
+# ---------------------------------------------------------------- comparisons and trends
+def _compare(frame: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
+    keys = ["period", "sex"]
+    national = frame[frame["area_level"] == "country"][[*keys, "value"]].rename(
+        columns={"value": "national_value"}
+    )
+    region = frame[frame["area_level"] == "region"][[*keys, "area_code", "value"]].rename(
+        columns={"area_code": "region_area_id", "value": "region_value"}
+    )
+    frame = frame.merge(national, on=keys, how="left").merge(
+        region, on=[*keys, "region_area_id"], how="left"
+    )
+    if ind.interval == "none":
+        for column in ("compared_to_region", "compared_to_national", "compared_to_national_998"):
+            frame[column] = "not_compared"
+        return frame
+    is_country = frame["area_level"] == "country"
+    is_region = frame["area_level"] == "region"
+    frame["compared_to_national"] = stats.compare_to_benchmark(
+        frame["ci95_low"],
+        frame["ci95_high"],
+        frame["national_value"].where(~is_country),
+        ind.polarity,
+    )
+    frame["compared_to_national_998"] = stats.compare_to_benchmark(
+        frame["ci998_low"],
+        frame["ci998_high"],
+        frame["national_value"].where(~is_country),
+        ind.polarity,
+    )
+    frame["compared_to_region"] = stats.compare_to_benchmark(
+        frame["ci95_low"],
+        frame["ci95_high"],
+        frame["region_value"].where(~is_region & ~is_country),
+        ind.polarity,
+    )
+    return frame
+
+
+def _trend(frame: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
+    """Trend over the last five published points, stored on each series' latest period."""
+    keys = [*UNIT_KEY, "sex"]
+    usable = frame[~frame["is_suppressed"] & frame["value"].notna()]
+    periods = sorted(usable["period"].unique())[-5:]
+    usable = usable[usable["period"].isin(periods)]
+    kind = TREND_KIND.get(ind.method, "value")
+    events = "numerator" if kind != "value" else "value"
+    trend = stats.trend_test(
+        usable,
+        keys,
+        period_col="period",
+        events_col=events,
+        exposure_col="denominator",
+        kind=kind,
+        last_n=5,
+    )
+    latest = frame["period"] == (periods[-1] if periods else None)
+    merged = frame.merge(trend[[*keys, "trend", "trend_p_value"]], on=keys, how="left")
+    merged.loc[~latest.to_numpy(), ["trend", "trend_p_value"]] = [None, np.nan]
+    merged["trend"] = merged["trend"].fillna("")
+    return merged
+
+
+def indicator_frames(
+    inputs: EngineInputs, indicators: list[Indicator], published: pd.DataFrame
+) -> list[pd.DataFrame]:
+    """One protected frame per indicator; each is independent, so they can be made in parallel."""
+    names = _unit_names(inputs.units)
+    frames = []
+    for ind in indicators:
+        frame = compute_indicator(ind, inputs)
+        frame = frame.merge(names, on=UNIT_KEY, how="left")
+        frame = _apply_protection(frame, ind, published)
+        frame = _compare(frame, ind)
+        frame = _trend(frame, ind)
+        frames.append(frame.reindex(columns=INDICATOR_VALUE_COLUMNS))
+    return frames
+
+
+def combine_indicator_values(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The per-indicator frames as mart.indicator_value, in its fixed row order."""
+    values = pd.concat(frames, ignore_index=True)
+    values["is_suppressed"] = values["is_suppressed"].astype(bool)
+    values["value_note"] = values["value_note"].fillna("")
+    for column in ("compared_to_region", "compared_to_national", "compared_to_national_998"):
+        values[column] = values[column].fillna("not_compared")
+    order = {"municipality": 0, "area": 1, "region": 2, "country": 3}
+    values = values.sort_values(
+        ["indicator_id", "period", "sex", "area_level", "grouping", "area_code"],
+        key=lambda s: s.map(order) if s.name == "area_level" else s,
+    ).reset_index(drop=True)
+    return values

@@ -1,0 +1,132 @@
+"""The mart stage: compute and protect every indicator, write ``mart.*``, audit what was written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import chain
+
+import pandas as pd
+
+from datapakke.config import Settings, get_settings
+from datapakke.geography import Geography, default_geography
+from datapakke.mart.catalogue import Indicator, catalogue_frame, load_catalogue
+from datapakke.mart.indicators import (
+    EngineInputs,
+    audit_published_counts,
+    combine_indicator_values,
+    indicator_frames,
+    published_counts,
+    units_frame,
+)
+from datapakke.parallel import map_forked
+from datapakke.schemas import indicator_value_schema
+from datapakke.timing import Stopwatch
+from datapakke.warehouse import connect, replace_table
+
+
+@dataclass
+class IndicatorReport:
+    rows: int
+    suppressed_rows: int
+    indicators: int
+    audit_findings: list[str] = field(default_factory=list)
+    schema_errors: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)  # per part of the step
+
+
+def build_indicator_values(
+    settings: Settings | None = None,
+    geo: Geography | None = None,
+    catalogue: list[Indicator] | None = None,
+    verify: bool = True,
+    workers: int = 2,
+) -> IndicatorReport:
+    """Compute and protect every indicator; write mart.* and audit what was written.
+
+    ``verify=False`` skips the disclosure audit and the schema check, for callers that run
+    them separately (the Dagster asset's blocking checks), so they are not run twice.
+    """
+    settings = settings or get_settings()
+    geo = geo or default_geography()
+    catalogue = catalogue or load_catalogue()
+    watch = Stopwatch()
+    with watch("read inputs"), connect(settings.warehouse_path, read_only=True) as con:
+        inputs = EngineInputs.load(con, catalogue, geo)
+    # No connection is open while workers are forked: none of them holds a copy of one.
+    with watch("disclosure control"):
+        published = published_counts(inputs, catalogue, settings.suppression_threshold)
+    with watch("indicators"):
+        shares = _shares_by_cost(catalogue, workers)
+        frames = map_forked(_indicator_share, (inputs, published), shares, len(shares))
+        values = combine_indicator_values(list(chain.from_iterable(frames)))
+    with connect(settings.warehouse_path) as con, watch("write mart tables"):
+        replace_table(con, "mart.indicator_value", values)
+        replace_table(con, "mart.published_count", published)
+        replace_table(con, "mart.indicator", catalogue_frame(catalogue))
+        replace_table(con, "mart.area_member", inputs.units)
+    report = IndicatorReport(
+        rows=len(values),
+        suppressed_rows=int(values["is_suppressed"].sum()),
+        indicators=values["indicator_id"].nunique(),
+        seconds=watch.seconds,
+    )
+    if verify:
+        with watch("disclosure audit and schema check"):
+            report.audit_findings = audit_disclosure(settings, geo)
+            report.schema_errors = check_indicator_schema(values)
+    return report
+
+
+def audit_disclosure(settings: Settings | None = None, geo: Geography | None = None) -> list[str]:
+    """Re-read what was published and prove no suppressed count can be recovered."""
+    settings = settings or get_settings()
+    with connect(settings.warehouse_path, read_only=True) as con:
+        published = con.execute("SELECT * FROM mart.published_count").df()
+        values = con.execute(
+            "SELECT v.indicator_id, v.area_level, v.grouping, v.area_code, v.period, v.sex, "
+            "v.numerator, v.is_suppressed FROM mart.indicator_value v "
+            "JOIN mart.indicator i USING (indicator_id) WHERE i.disclosure = 'count'"
+        ).df()
+    findings = audit_published_counts(published, units_frame(geo or default_geography()))
+    small = values[
+        (values["numerator"] > 0) & (values["numerator"] < settings.suppression_threshold)
+    ]
+    findings += [
+        f"{r.indicator_id} {r.period} {r.area_level}:{r.area_code}|{r.sex}: numerator "
+        f"{r.numerator:g} is below the threshold but published"
+        for r in small.itertuples()
+    ]
+    return findings
+
+
+def check_indicator_schema(values: pd.DataFrame) -> str:
+    """Pandera check of the published table; '' when it passes."""
+    import pandera.pandas as pa
+
+    try:
+        indicator_value_schema().validate(values, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        return str(errors.failure_cases.head(20).to_string())
+    return ""
+
+
+# Age-standardised rates cost several times a crude rate (every age band of every unit).
+_METHOD_COST = {"dsr": 6.0, "survey": 2.0}
+
+
+def _shares_by_cost(catalogue: list[Indicator], workers: int) -> list[list[Indicator]]:
+    """Indicators split into ``workers`` shares of about equal cost (largest first)."""
+    shares: list[list[Indicator]] = [[] for _ in range(max(1, workers))]
+    load = [0.0] * len(shares)
+    for ind in sorted(catalogue, key=lambda i: -_METHOD_COST.get(i.method, 1.0)):
+        lightest = load.index(min(load))
+        shares[lightest].append(ind)
+        load[lightest] += _METHOD_COST.get(ind.method, 1.0)
+    return [share for share in shares if share]
+
+
+def _indicator_share(
+    shared: tuple[EngineInputs, pd.DataFrame], share: list[Indicator]
+) -> list[pd.DataFrame]:
+    inputs, published = shared
+    return indicator_frames(inputs, share, published)

@@ -1,0 +1,252 @@
+"""Per-area marts: the protected values one area's pack shows, in its own DuckDB file.
+
+``data/marts/<grouping>/<area_id>/mart.duckdb`` holds only published values (already through
+disclosure control) for the area's members, the area, its region(s) and Denmark, plus the
+indicator metadata and provenance. It is written to a temporary file in the same folder and
+renamed, so readers (notebooks, the UI) never see a half-written mart and a failed build leaves
+the previous one in place. Packs and charts read these files, never the warehouse.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from datapakke.config import REPO_ROOT, Settings
+from datapakke.geography import NATIONAL_CODE, Area, Geography
+from datapakke.mart import stats
+from datapakke.mart.catalogue import catalogue_frame, load_catalogue
+from datapakke.publish.pack_data import (
+    FUNNEL_COLUMNS,
+    POPULATION_COLUMNS,
+    SOURCE_COLUMNS,
+    AreaPackData,
+    Member,
+)
+from datapakke.schemas import AREA_VALUE_COLUMNS
+from datapakke.warehouse import connect
+
+MART_FILE = "mart.duckdb"
+
+
+def code_version() -> str:
+    """The git commit the pack was built from (or the package version outside a checkout)."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        from importlib.metadata import version
+
+        return version("datapakker")
+
+
+@dataclass
+class Published:
+    """The warehouse's published tables, read once, indexed for cutting many area marts."""
+
+    values: pd.DataFrame  # mart.indicator_value
+    indicator: pd.DataFrame  # mart.indicator, in catalogue order
+    sources: pd.DataFrame  # SOURCE_COLUMNS
+    population: pd.DataFrame  # municipality × year (1st quarter) × sex × age band
+    funnel: pd.DataFrame  # every municipality, sex T, each indicator's latest period
+    unit_rows: dict[tuple[str, str, str], np.ndarray]  # (area_level, grouping, area_code) → rows
+
+
+def load_published(warehouse_path: Path) -> Published:
+    """The published tables the area marts are cut from, read once (read-only)."""
+    with connect(warehouse_path, read_only=True) as con:
+        values = con.execute("SELECT * FROM mart.indicator_value").df()
+        indicator = con.execute('SELECT * FROM mart.indicator ORDER BY "order"').df()
+        sources = con.execute(
+            "SELECT source_id, title, publisher, accepted_file AS file, "
+            "accepted_sha256 AS sha256, rows_loaded AS rows, is_synthetic "
+            "FROM raw.source_file ORDER BY source_id"
+        ).df()
+        population = con.execute(
+            "SELECT municipality_code, substr(period, 1, 4) AS period, sex, age_band, "
+            "population FROM core.population WHERE period LIKE '%K1'"
+        ).df()
+    # The funnel shows every municipality in Denmark (published values only), latest period.
+    funnel = values[(values["area_level"] == "municipality") & (values["sex"] == "T")]
+    latest_period = funnel.groupby("indicator_id")["period"].transform("max")
+    funnel = funnel[funnel["period"] == latest_period]
+    return Published(
+        values=values,
+        indicator=indicator,
+        sources=sources[SOURCE_COLUMNS],
+        population=population,
+        funnel=funnel[[c for c in FUNNEL_COLUMNS if c != "is_member"]].reset_index(drop=True),
+        unit_rows=values.groupby(["area_level", "grouping", "area_code"], sort=False).indices,
+    )
+
+
+def area_tables(published: Published, geo: Geography, area: Area) -> dict[str, pd.DataFrame]:
+    """Cut one area's tables from the published ones; add each member's comparison with the area."""
+    regions = sorted({geo.municipalities[c].region_area_id for c in area.members})
+    area_unit = ("region" if area.grouping == "region" else "area", area.grouping, area.area_id)
+    units_by_role = {
+        "member": [("municipality", "", code) for code in area.members],
+        "area": [area_unit],
+        "region": [
+            ("region", "region", r) for r in regions if ("region", "region", r) != area_unit
+        ],
+        "country": [("country", "", NATIONAL_CODE)],
+    }
+    rows, roles = [], []
+    for role, units in units_by_role.items():
+        for unit in units:
+            unit_rows = published.unit_rows.get(unit, np.empty(0, dtype=np.intp))
+            rows.append(unit_rows)
+            roles.append(np.full(len(unit_rows), role, dtype=object))
+    all_rows = np.concatenate(rows)
+    order = np.argsort(all_rows, kind="stable")  # keep the warehouse's row order
+    cut = published.values.take(all_rows[order])
+    cut["role"] = np.concatenate(roles)[order]
+
+    keys = ["indicator_id", "period", "sex"]
+    area_value = cut[cut["role"] == "area"][[*keys, "value"]].rename(
+        columns={"value": "area_value"}
+    )
+    catalogue = published.indicator
+    cut = cut.merge(area_value, on=keys, how="left").merge(
+        catalogue[["indicator_id", "polarity", "interval"]], on="indicator_id"
+    )
+    compare = (cut["role"] == "member") & (cut["interval"] != "none")
+    cut["compared_to_area"] = "not_compared"
+    if compare.any():
+        sub = cut[compare]
+        cut.loc[compare, "compared_to_area"] = stats.compare_to_benchmark(
+            sub["ci95_low"], sub["ci95_high"], sub["area_value"], sub["polarity"]
+        )
+
+    pop = published.population
+    pop = pop[pop["municipality_code"].isin(area.members)]
+    population = pop.groupby(["period", "sex", "age_band"], as_index=False)["population"].sum()
+    funnel = published.funnel.assign(is_member=published.funnel["area_code"].isin(area.members))
+    return {
+        "indicator_value": cut[AREA_VALUE_COLUMNS].reset_index(drop=True),
+        "funnel": funnel[FUNNEL_COLUMNS],
+        "population": population[POPULATION_COLUMNS],
+        "indicator": catalogue,
+        "source": published.sources,
+    }
+
+
+def write_area_mart(
+    settings: Settings,
+    geo: Geography,
+    area: Area,
+    tables: dict[str, pd.DataFrame],
+    built_at: datetime,
+    version: str,
+) -> Path:
+    """Write ``mart.duckdb`` for one area atomically (temp file in the same folder, then rename)."""
+    folder = settings.area_dir(area.grouping, area.area_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / MART_FILE
+    temp = folder / f".{MART_FILE}.tmp-{os.getpid()}"
+    temp.unlink(missing_ok=True)
+    is_synthetic = bool(tables["source"]["is_synthetic"].any())
+    info = pd.DataFrame(
+        [
+            {
+                "grouping": area.grouping,
+                "grouping_title": geo.grouping_titles[area.grouping],
+                "area_id": area.area_id,
+                "area_name": area.name,
+                "membership_status": area.membership_status,
+                "is_synthetic": is_synthetic,
+                "built_at": built_at,
+                "code_version": version,
+                "suppression_threshold": settings.suppression_threshold,
+            }
+        ]
+    )
+    members = pd.DataFrame(
+        [
+            {
+                "municipality_code": code,
+                "municipality_name": geo.municipalities[code].name,
+                "region_name": geo.municipalities[code].region_name,
+                "is_partial": code in area.partial_members,
+            }
+            for code in area.members
+        ]
+    )
+    try:
+        con = duckdb.connect(str(temp), config={"threads": 1})
+        try:
+            for name, frame in {**tables, "area": info, "member": members}.items():
+                con.register("_frame", frame)
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
+                con.unregister("_frame")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+    return target
+
+
+def load_area_pack_data(mart_path: Path) -> AreaPackData:
+    """Read one published area mart into the object charts and workbooks draw from."""
+    with connect(mart_path, read_only=True) as con:
+        info = con.execute("SELECT * FROM area").df().iloc[0]
+        members = con.execute("SELECT * FROM member ORDER BY municipality_code").df()
+        tables = {
+            name: con.execute(f'SELECT * FROM "{name}"').df()
+            for name in ("indicator_value", "funnel", "population", "indicator", "source")
+        }
+    partial = members[members["is_partial"]]
+    notes = [
+        f"{row.municipality_name} er delt mellem flere områder i denne inddeling og vises med hele "
+        "kommunens tal i hvert af dem."
+        for row in partial.itertuples()
+    ]
+    if info["membership_status"] == "proxy":
+        notes.append(
+            "Medlemskabet er skønnet ud fra sygehusets optageområde i 2019, fordi der ikke er "
+            "fundet en offentlig liste fra 2022."
+        )
+    built_at = pd.Timestamp(info["built_at"]).to_pydatetime()
+    return AreaPackData(
+        grouping=info["grouping"],
+        grouping_title=info["grouping_title"],
+        area_id=info["area_id"],
+        area_name=info["area_name"],
+        members=[
+            Member(r.municipality_code, r.municipality_name, bool(r.is_partial))
+            for r in members.itertuples()
+        ],
+        region_names=sorted(members["region_name"].unique()),
+        membership_status=info["membership_status"],
+        catalogue=tables["indicator"],
+        values=tables["indicator_value"],
+        funnel=tables["funnel"],
+        population=tables["population"],
+        sources=tables["source"],
+        is_synthetic=bool(info["is_synthetic"]),
+        built_at=built_at,
+        code_version=str(info["code_version"]),
+        suppression_threshold=int(info["suppression_threshold"]),
+        notes=notes,
+    )
+
+
+def catalogue_table() -> pd.DataFrame:
+    """The catalogue as stored in ``mart.indicator``."""
+    return catalogue_frame(load_catalogue())

@@ -1,0 +1,73 @@
+"""Everything one area's pack shows, read from its published (protected) mart.
+
+Charts, the workbook and the download page take an ``AreaPackData`` and nothing else, so none of
+them can reach an unprotected number: the object is built only from a per-area mart, which holds
+values that already passed disclosure control.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+
+# Columns of ``AreaPackData.funnel``: latest period, sex T, every municipality in Denmark.
+FUNNEL_COLUMNS = [
+    "indicator_id",
+    "period",
+    "area_code",
+    "area_name",
+    "numerator",
+    "denominator",
+    "value",
+    "is_member",
+    "is_suppressed",
+]
+
+# Columns of ``AreaPackData.population``: the area's population by period × sex × age band.
+POPULATION_COLUMNS = ["period", "sex", "age_band", "population"]
+
+# Columns of ``AreaPackData.sources``: what the pack was built from.
+SOURCE_COLUMNS = ["source_id", "title", "publisher", "file", "sha256", "rows", "is_synthetic"]
+
+
+@dataclass(frozen=True)
+class Member:
+    code: str
+    name: str
+    is_partial: bool  # a member shared with another area of the same grouping (København)
+
+
+@dataclass
+class AreaPackData:
+    grouping: str
+    grouping_title: str
+    area_id: str
+    area_name: str
+    members: list[Member]
+    region_names: list[str]
+    membership_status: str  # confirmed | single-source | proxy
+    catalogue: pd.DataFrame  # datapakke.mart.catalogue.catalogue_frame(...)
+    values: pd.DataFrame  # datapakke.schemas.AREA_VALUE_COLUMNS
+    funnel: pd.DataFrame  # FUNNEL_COLUMNS
+    population: pd.DataFrame  # POPULATION_COLUMNS
+    sources: pd.DataFrame  # SOURCE_COLUMNS
+    is_synthetic: bool
+    built_at: datetime
+    code_version: str
+    suppression_threshold: int = 5
+    notes: list[str] = field(default_factory=list)  # Danish notes for the front page
+
+    @property
+    def file_stem(self) -> str:
+        return f"datapakke-{self.grouping}-{self.area_id}"
+
+    @property
+    def latest_period(self) -> str:
+        return str(self.values["period"].max())
+
+    def indicator_values(self, indicator_id: str, sex: str = "T") -> pd.DataFrame:
+        """One indicator's rows for one sex, every role and period."""
+        v = self.values
+        return v[(v["indicator_id"] == indicator_id) & (v["sex"] == sex)]

@@ -1,0 +1,103 @@
+"""The publish stage: per-area marts cut from the protected mart, then each area's charts and pack.
+
+Packs are built by a small process pool (charts are CPU-bound); each reads only its own area mart.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from itertools import chain
+from pathlib import Path
+
+from datapakke.config import Settings, get_settings
+from datapakke.geography import Area, Geography, default_geography
+from datapakke.parallel import map_in_pool
+from datapakke.publish.area_mart import (
+    area_tables,
+    code_version,
+    load_area_pack_data,
+    load_published,
+    write_area_mart,
+)
+
+
+def build_area_marts(
+    areas: list[Area],
+    settings: Settings | None = None,
+    geo: Geography | None = None,
+    workers: int = 2,
+) -> list[Path]:
+    """Write the per-area marts; each worker reads the warehouse once and writes its share."""
+    settings = settings or get_settings()
+    geo = geo or default_geography()
+    write = partial(
+        _write_area_marts,
+        settings=settings,
+        geo=geo,
+        built_at=datetime.now(UTC).replace(microsecond=0),
+        version=code_version(),
+    )
+    workers = max(1, min(workers, len(areas)))
+    shares = [areas[i::workers] for i in range(workers)]
+    paths = dict(chain.from_iterable(map_in_pool(write, shares, workers)))
+    return [paths[area.partition_key] for area in areas]
+
+
+def _write_area_marts(
+    areas: list[Area], settings: Settings, geo: Geography, built_at: datetime, version: str
+) -> list[tuple[str, Path]]:
+    published = load_published(settings.warehouse_path)
+    return [
+        (
+            area.partition_key,
+            write_area_mart(
+                settings, geo, area, area_tables(published, geo, area), built_at, version
+            ),
+        )
+        for area in areas
+    ]
+
+
+@dataclass
+class PackReport:
+    partition_key: str
+    pack_path: Path
+    chart_paths: dict[str, Path]
+    pack_bytes: int
+    chart_seconds: float  # drawing and writing every chart of the pack
+    workbook_seconds: float  # building and writing the Excel file
+
+
+def build_area_pack(area_key: str, settings: Settings | None = None) -> PackReport:
+    """Charts and the Excel pack for one area, from its published mart."""
+    from datapakke.publish.charts import render_area_charts
+    from datapakke.publish.workbook import publish_pack
+
+    settings = settings or get_settings()
+    grouping, _, area_id = area_key.partition(".")
+    folder = settings.area_dir(grouping, area_id)
+    pack = load_area_pack_data(folder / "mart.duckdb")
+    started = time.perf_counter()
+    charts = render_area_charts(pack, folder / "charts")
+    charted = time.perf_counter()
+    path = publish_pack(pack, charts, folder, settings.history_keep)
+    written = time.perf_counter()
+    return PackReport(
+        area_key, path, charts, path.stat().st_size, charted - started, written - charted
+    )
+
+
+def build_area_packs(
+    area_keys: list[str], settings: Settings | None = None, workers: int = 2
+) -> list[PackReport]:
+    """Build many packs with a small process pool (charts are CPU-bound; 2 cores here)."""
+    settings = settings or get_settings()
+    geo = default_geography()
+    # Largest areas first, so the last packs to finish are small ones and both workers stay busy.
+    by_size = sorted(area_keys, key=lambda key: -len(geo.area_by_partition_key(key).members))
+    reports = map_in_pool(partial(build_area_pack, settings=settings), by_size, workers)
+    by_key = {report.partition_key: report for report in reports}
+    return [by_key[key] for key in area_keys]

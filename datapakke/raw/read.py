@@ -1,0 +1,126 @@
+"""Read one source file into ``raw.observation`` rows: canonical roles, all text, with lineage.
+
+Reading never interprets values (that is validation's job) and never modifies the file. Rows
+that the registry deliberately leaves out (filters, footnotes) are counted, never silently lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from datapakke.raw.errors import SourceFileError
+from datapakke.raw.registry import ResolvedSource, SourceSpec
+from datapakke.schemas import RAW_TEXT_COLUMNS
+
+RAW_COLUMNS = [*RAW_TEXT_COLUMNS, "_source_file", "_source_row", "_file_sha256", "_loaded_at"]
+
+
+@dataclass
+class RawLoad:
+    """What reading one source file gave: rows, or a file-level error; and what was skipped."""
+
+    source: ResolvedSource
+    sha256: str
+    frame: pd.DataFrame
+    rows_read: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    error: SourceFileError | None = None
+
+    @property
+    def source_id(self) -> str:
+        return self.source.spec.id
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read_table(resolved: ResolvedSource) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    spec = resolved.spec
+    if spec.reader == "statbank":
+        from datapakke.raw.statbank import parse_statbank_csv
+
+        return parse_statbank_csv(resolved.path, source_name=resolved.display_path), []
+    from datapakke.raw.files import FileLayout, read_source_file
+
+    result = read_source_file(resolved.path, FileLayout.from_dict(spec.layout or {}))
+    return result.frame, list(result.skipped_rows)
+
+
+def _required_columns(spec: SourceSpec) -> list[str]:
+    needed = [c for role, c in spec.columns.items() if role != "value"]
+    needed += list(spec.value_columns) or [spec.columns["value"]]
+    needed += list(spec.filters)
+    return list(dict.fromkeys(needed))
+
+
+def read_raw(resolved: ResolvedSource, loaded_at: datetime | None = None) -> RawLoad:
+    """Read the file behind one source into the raw text shape (file errors are returned)."""
+    loaded_at = loaded_at or datetime.now(UTC)
+    spec = resolved.spec
+    sha = file_sha256(resolved.path)
+    empty = pd.DataFrame(columns=RAW_COLUMNS)
+    try:
+        table, skipped = _read_table(resolved)
+        missing = [c for c in _required_columns(spec) if c not in table.columns]
+        if missing:
+            found = ", ".join(c for c in table.columns if not c.startswith("_"))
+            raise SourceFileError(
+                resolved.display_path,
+                f"missing column(s) {', '.join(repr(c) for c in missing)} needed by source "
+                f"{spec.id}; found {found}",
+                column=missing[0],
+            )
+    except SourceFileError as error:
+        return RawLoad(resolved, sha, empty, error=error)
+
+    rows_read = len(table)
+    keep = pd.Series(True, index=table.index)
+    for column, allowed in spec.filters.items():
+        matches = table[column].astype(str).str.strip().isin(allowed)
+        for row, value in zip(
+            table.loc[keep & ~matches, "_source_row"],
+            table.loc[keep & ~matches, column],
+            strict=True,
+        ):
+            skipped.append((int(row), f"{column}={value!r} is not selected by the registry filter"))
+        keep &= matches
+    table = table[keep]
+
+    value_columns = spec.value_columns or {spec.columns["value"]: ""}
+    pieces = []
+    for value_column in value_columns:
+        piece = pd.DataFrame(
+            {
+                "source_id": spec.id,
+                "measure_text": table[spec.columns["measure"]]
+                if "measure" in spec.columns
+                else (spec.measure or ""),
+                "municipality_text": table[spec.columns["municipality"]],
+                "period_text": table[spec.columns["period"]],
+                "sex_text": table[spec.columns["sex"]] if "sex" in spec.columns else "T",
+                "age_text": table[spec.columns["age"]] if "age" in spec.columns else "total",
+                "value_text": table[value_column],
+                "value_column": value_column,
+                "_source_row": table["_source_row"].astype(int),
+            }
+        )
+        pieces.append(piece)
+    frame = pd.concat(pieces, ignore_index=True) if pieces else empty
+    for column in RAW_TEXT_COLUMNS:
+        frame[column] = frame[column].fillna("").astype(str).str.strip()
+    frame["_source_file"] = resolved.display_path
+    frame["_file_sha256"] = sha
+    stamp = pd.Timestamp(loaded_at)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    frame["_loaded_at"] = pd.Series(stamp, index=frame.index).astype("datetime64[ns, UTC]")
+    return RawLoad(resolved, sha, frame[RAW_COLUMNS], rows_read=rows_read, skipped=skipped)

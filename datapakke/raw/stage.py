@@ -1,0 +1,222 @@
+"""The raw stage: read, validate and load every source; the validation check's evidence.
+
+Sources are read and validated in worker processes (CPU-bound pandas) and loaded by the calling
+process one at a time, because the warehouse has one writer.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from datapakke.config import Settings, get_settings
+from datapakke.geography import Geography, default_geography
+from datapakke.raw.load import accepted_unchanged, load_source
+from datapakke.raw.read import RawLoad, file_sha256, read_raw
+from datapakke.raw.registry import SourceSpec, resolve_source
+from datapakke.raw.validate import ValidationResult, validate_observations
+from datapakke.timing import Stopwatch
+from datapakke.warehouse import connect, ensure_schema
+
+
+@dataclass
+class SourceReport:
+    source_id: str
+    file: str
+    sha256: str
+    is_synthetic: bool
+    status: str  # accepted | rejected | unchanged
+    rows_read: int
+    rows_loaded: int
+    rows_skipped: int
+    quarantine: pd.DataFrame
+    message: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)  # read, validate, load
+
+
+def ingest_source(
+    spec: SourceSpec,
+    settings: Settings | None = None,
+    geo: Geography | None = None,
+    today: date | None = None,
+) -> SourceReport:
+    """Read, validate and load one source into the warehouse (raw, quarantine, validated).
+
+    A file the warehouse already holds, loaded under the same registry entry, is not read
+    again: its report comes from the warehouse, with status 'unchanged'.
+    """
+    settings = settings or get_settings()
+    return ingest_sources([spec], settings, geo, today, workers=1)[0]
+
+
+def ingest_sources(
+    specs: list[SourceSpec],
+    settings: Settings | None = None,
+    geo: Geography | None = None,
+    today: date | None = None,
+    workers: int = 2,
+) -> list[SourceReport]:
+    """Ingest many sources: read and validated by a pool of workers (CPU-bound pandas work),
+    loaded by this process one at a time as each is ready (the warehouse has one writer)."""
+    settings = settings or get_settings()
+    geo = geo or default_geography()
+    today = today or date.today()
+    reports = _unchanged_sources(specs, settings)
+    changed = [spec for spec in specs if spec.id not in reports]
+    if workers <= 1 or len(changed) <= 1:
+        for spec in changed:
+            read = read_and_validate(spec, settings, geo, today)
+            with connect(settings.warehouse_path) as con:
+                reports[spec.id] = _load_read_source(con, read)
+        return [reports[spec.id] for spec in specs]
+    # Largest files first, so the small ones fill in at the end.
+    by_size = sorted(changed, key=lambda spec: -resolve_source(spec, settings).path.stat().st_size)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        # Workers are forked inside submit(), so all are started before the warehouse is
+        # opened: no child process holds a copy of the writing connection.
+        pending = [pool.submit(read_and_validate, s, settings, geo, today) for s in by_size]
+        with connect(settings.warehouse_path) as con:
+            for done in as_completed(pending):
+                read = done.result()
+                reports[read.raw.source_id] = _load_read_source(con, read)
+    return [reports[spec.id] for spec in specs]
+
+
+def _unchanged_sources(specs: list[SourceSpec], settings: Settings) -> dict[str, SourceReport]:
+    """Reports, from the warehouse, of the sources whose file and registry entry are as loaded."""
+    reports: dict[str, SourceReport] = {}
+    if not settings.warehouse_path.exists():
+        return reports
+    with connect(settings.warehouse_path) as con:
+        ensure_schema(con)  # a warehouse from before the input fingerprint gets its column
+        for spec in specs:
+            started = time.perf_counter()
+            resolved = resolve_source(spec, settings)
+            sha = file_sha256(resolved.path)
+            if not accepted_unchanged(con, spec, sha):
+                continue
+            rows_read, rows_loaded, rows_skipped, message = con.execute(
+                "SELECT rows_read, rows_loaded, rows_skipped, message FROM raw.source_file "
+                "WHERE source_id = ?",
+                [spec.id],
+            ).fetchone()
+            reports[spec.id] = SourceReport(
+                source_id=spec.id,
+                file=resolved.display_path,
+                sha256=sha,
+                is_synthetic=resolved.is_synthetic,
+                status="unchanged",
+                rows_read=rows_read,
+                rows_loaded=rows_loaded,
+                rows_skipped=rows_skipped,
+                quarantine=_quarantine_of(con, spec.id),
+                message=message,
+                seconds={"checksum": time.perf_counter() - started},
+            )
+    return reports
+
+
+def _quarantine_of(con: duckdb.DuckDBPyConnection, source_id: str) -> pd.DataFrame:
+    return con.execute(
+        'SELECT "row", "column", "check", value, message FROM raw.quarantine '
+        'WHERE source_id = ? ORDER BY "row"',
+        [source_id],
+    ).df()
+
+
+@dataclass
+class ReadSource:
+    """One source file read and validated, not yet loaded."""
+
+    raw: RawLoad
+    validation: ValidationResult | None  # None when the file could not be read at all
+    seconds: dict[str, float] = field(default_factory=dict)  # read, validate
+
+
+def read_and_validate(
+    spec: SourceSpec,
+    settings: Settings,
+    geo: Geography | None = None,
+    today: date | None = None,
+) -> ReadSource:
+    """Read the file behind a source and validate its rows (touches no database)."""
+    geo = geo or default_geography()
+    watch = Stopwatch()
+    with watch("read"):
+        raw = read_raw(resolve_source(spec, settings))
+    validation = None
+    if raw.error is None:
+        with watch("validate"):
+            validation = validate_observations(
+                raw.frame,
+                spec,
+                geo,
+                today or date.today(),
+                settings.max_bad_share,
+                skipped=raw.skipped,
+            )
+    return ReadSource(raw, validation, watch.seconds)
+
+
+def _load_read_source(con: duckdb.DuckDBPyConnection, read: ReadSource) -> SourceReport:
+    raw, validation = read.raw, read.validation
+    watch = Stopwatch()
+    with watch("load"):
+        status = load_source(con, raw, validation)
+    quarantine = _quarantine_of(con, raw.source_id)
+    message = con.execute(
+        "SELECT message FROM raw.source_file WHERE source_id = ?", [raw.source_id]
+    ).fetchone()[0]
+    return SourceReport(
+        source_id=raw.source_id,
+        file=raw.source.display_path,
+        sha256=raw.sha256,
+        is_synthetic=raw.source.is_synthetic,
+        status=status,
+        rows_read=raw.rows_read,
+        rows_loaded=len(validation.rows) if validation is not None else 0,
+        rows_skipped=len(validation.skipped) if validation is not None else len(raw.skipped),
+        quarantine=quarantine,
+        message=message,
+        seconds={**read.seconds, **watch.seconds},
+    )
+
+
+@dataclass
+class SourceCheck:
+    """What a source's validation check shows: its status and the first quarantined rows."""
+
+    status: str  # accepted | rejected
+    message: str
+    file: str
+    rows_quarantined: int
+    failures: pd.DataFrame  # file, row, column, check, value, message
+
+    @property
+    def is_rejected(self) -> bool:
+        return self.status == "rejected"
+
+    @property
+    def passed(self) -> bool:
+        return self.failures.empty and not self.is_rejected
+
+
+def check_source(settings: Settings, source_id: str, limit: int = 50) -> SourceCheck:
+    """Re-read one source's load from the warehouse: the validation check's evidence."""
+    with connect(settings.warehouse_path, read_only=True) as con:
+        status, message, file, quarantined = con.execute(
+            "SELECT status, message, file, rows_quarantined FROM raw.source_file "
+            "WHERE source_id = ?",
+            [source_id],
+        ).fetchone()
+        failures = con.execute(
+            'SELECT file, "row", "column", "check", value, message FROM raw.quarantine '
+            'WHERE source_id = ? ORDER BY "row" LIMIT ?',
+            [source_id, limit],
+        ).df()
+    return SourceCheck(status, message, file, int(quarantined), failures)

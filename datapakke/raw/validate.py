@@ -1,0 +1,353 @@
+"""From raw text rows to typed ``core`` rows, with every rejected row quarantined with a reason.
+
+Two passes: normalisation maps each text column to its canonical value (municipality code,
+period, sex, age band, number) and quarantines what cannot be mapped; then the Pandera schema of
+the target table checks the typed rows lazily and its failure cases are quarantined too. Nothing
+is dropped silently: aggregate rows (the country, regions) and redundant totals are counted as
+skipped, with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+import pandera.pandas as pa
+
+from datapakke.geography import Geography
+from datapakke.raw.periods import Period, parse_period
+from datapakke.raw.periods import is_future as is_future_period
+from datapakke.raw.registry import SourceSpec
+from datapakke.raw.values import looks_like_formula, parse_number_series
+from datapakke.schemas import QUARANTINE_COLUMNS, core_observation_schema
+from datapakke.standard_population import AGE_BANDS
+
+_SEX = {
+    "1": "M",
+    "m": "M",
+    "mænd": "M",
+    "mand": "M",
+    "men": "M",
+    "2": "K",
+    "k": "K",
+    "kvinder": "K",
+    "kvinde": "K",
+    "women": "K",
+    "t": "T",
+    "tot": "T",
+    "ialt": "T",
+    "i alt": "T",
+    "køn i alt": "T",
+    "total": "T",
+}
+_AGE_TOTAL = {"ialt", "i alt", "tot", "total", "alder i alt", "alle aldre"}
+_BAND_START = {int(band.split("-")[0].rstrip("+")): band for band in AGE_BANDS}
+_TEXT_COLUMNS = {
+    "municipality_text": "municipality",
+    "measure_text": "measure",
+    "period_text": "period",
+    "sex_text": "sex",
+    "age_text": "age",
+}
+
+
+@dataclass
+class ValidationResult:
+    """Typed rows for the core table, the quarantine, counts, and whether the file was rejected."""
+
+    source_id: str
+    rows: pd.DataFrame
+    quarantine: pd.DataFrame
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    rows_in: int = 0
+    rejected_reason: str = ""
+
+    @property
+    def is_rejected(self) -> bool:
+        return bool(self.rejected_reason)
+
+    @property
+    def bad_share(self) -> float:
+        return len(self.quarantine) / self.rows_in if self.rows_in else 0.0
+
+
+def normalise_age(text: str) -> str:
+    """An age label as written in a source → ESP band, '65+', or 'total'. ValueError otherwise."""
+    cleaned = re.sub(r"\s*(år|årige|years?)\b", "", text.strip().casefold()).strip()
+    cleaned = cleaned.replace("–", "-").replace(" - ", "-")
+    if cleaned in _AGE_TOTAL:
+        return "total"
+    over = re.fullmatch(r"(\d+)\s*(\+|og derover|og over|\+ ?)", cleaned)
+    if over:
+        start = int(over.group(1))
+        if start == 90:
+            return "90+"
+        if start == 65:
+            return "65+"
+        raise ValueError(f"open age group {text!r} is not 65+ or 90+")
+    band = re.fullmatch(r"(\d+)-(\d+)", cleaned)
+    if band:
+        start, end = int(band.group(1)), int(band.group(2))
+        if start in _BAND_START and _BAND_START[start] != "90+" and end == start + 4:
+            return _BAND_START[start]
+        raise ValueError(f"age group {text!r} does not match the 5-year bands")
+    if cleaned.isdigit():
+        age = int(cleaned)
+        return "90+" if age >= 90 else _BAND_START[age - age % 5]
+    raise ValueError(f"unknown age {text!r}")
+
+
+def normalise_sex(text: str) -> str:
+    try:
+        return _SEX[text.strip().casefold()]
+    except KeyError:
+        raise ValueError(f"unknown sex {text!r} (expected 1/2/TOT, Mænd/Kvinder/I alt)") from None
+
+
+def _map_unique(series: pd.Series, func) -> tuple[pd.Series, pd.Series]:
+    """Apply ``func`` once per distinct value; return (mapped values, error messages)."""
+    mapped: dict[str, object] = {}
+    errors: dict[str, str] = {}
+    for value in series.unique():
+        try:
+            mapped[value] = func(value)
+        except (KeyError, ValueError) as exc:
+            errors[value] = str(exc.args[0]) if exc.args else str(exc)
+    return series.map(mapped), series.map(errors).fillna("")
+
+
+class _Quarantine:
+    """Collects rejected rows; one row of input is quarantined at most once (first reason wins)."""
+
+    def __init__(self, raw: pd.DataFrame) -> None:
+        self.raw = raw
+        self.entries: list[pd.DataFrame] = []
+        self.rejected = pd.Series(False, index=raw.index)
+
+    def add(self, mask: pd.Series, column: str, check: str, values: pd.Series, messages) -> None:
+        mask = mask & ~self.rejected
+        if not mask.any():
+            return
+        rows = self.raw[mask]
+        self.entries.append(
+            pd.DataFrame(
+                {
+                    "source_id": rows["source_id"],
+                    "file": rows["_source_file"],
+                    "row": rows["_source_row"].astype(int),
+                    "column": column if isinstance(column, str) else column[mask],
+                    "check": check,
+                    "value": values[mask].astype(str),
+                    "message": messages if isinstance(messages, str) else messages[mask],
+                    "file_sha256": rows["_file_sha256"],
+                    "loaded_at": rows["_loaded_at"],
+                }
+            )
+        )
+        self.rejected |= mask
+
+    def frame(self) -> pd.DataFrame:
+        if not self.entries:
+            return pd.DataFrame(columns=QUARANTINE_COLUMNS)
+        return pd.concat(self.entries, ignore_index=True)[QUARANTINE_COLUMNS]
+
+
+def _measure_ids(raw: pd.DataFrame, spec: SourceSpec) -> tuple[pd.Series, pd.Series]:
+    suffix = raw["value_column"].map(spec.value_columns).fillna("") if spec.value_columns else ""
+    if spec.measure_map:
+        base = raw["measure_text"].map(spec.measure_map)
+        error = base.isna()
+        messages = (
+            "unknown measure label "
+            + raw["measure_text"].map(repr)
+            + ("; known: " + ", ".join(repr(k) for k in spec.measure_map))
+        )
+        return base.fillna("") + suffix, messages.where(error, "")
+    return pd.Series(spec.measure or "", index=raw.index) + suffix, pd.Series("", index=raw.index)
+
+
+def validate_observations(
+    raw: pd.DataFrame,
+    spec: SourceSpec,
+    geography: Geography,
+    today: date,
+    max_bad_share: float,
+    skipped: list[tuple[int, str]] | None = None,
+) -> ValidationResult:
+    """Normalise and check one source's raw rows; reject the whole file above ``max_bad_share``."""
+    skipped = list(skipped or [])
+    quarantine = _Quarantine(raw)
+    column_of = {role: spec.columns.get(role, role) for role in _TEXT_COLUMNS.values()}
+
+    for text_column, role in _TEXT_COLUMNS.items():
+        formula = _map_unique(raw[text_column], looks_like_formula)[0].astype(bool)
+        quarantine.add(
+            formula,
+            column_of[role],
+            "no_formula",
+            raw[text_column],
+            "text starting with '=', '+', '-' or '@' looks like a spreadsheet formula",
+        )
+    municipality, muni_error = _map_unique(raw["municipality_text"], geography.resolve_municipality)
+    quarantine.add(
+        muni_error != "",
+        column_of["municipality"],
+        "known_municipality",
+        raw["municipality_text"],
+        muni_error,
+    )
+    is_aggregate = municipality.isna() & (muni_error == "") & ~quarantine.rejected
+    skipped += [
+        (int(r), f"area {t!r} is an aggregate (country/region), not a municipality")
+        for r, t in zip(
+            raw.loc[is_aggregate, "_source_row"],
+            raw.loc[is_aggregate, "municipality_text"],
+            strict=True,
+        )
+    ]
+    measure_id, measure_error = _measure_ids(raw, spec)
+    quarantine.add(
+        measure_error != "",
+        column_of["measure"],
+        "known_measure",
+        raw["measure_text"],
+        measure_error,
+    )
+    period, period_error = _map_unique(raw["period_text"], parse_period)
+    quarantine.add(
+        period_error != "",
+        column_of["period"],
+        "parseable_period",
+        raw["period_text"],
+        period_error,
+    )
+    sex, sex_error = _map_unique(raw["sex_text"], normalise_sex)
+    quarantine.add(sex_error != "", column_of["sex"], "known_sex", raw["sex_text"], sex_error)
+    age, age_error = _map_unique(raw["age_text"], normalise_age)
+    quarantine.add(age_error != "", column_of["age"], "known_age", raw["age_text"], age_error)
+    numbers = parse_number_series(
+        raw["value_text"], decimal=(spec.layout or {}).get("decimal", ",")
+    )
+    quarantine.add(
+        numbers["error"] != "",
+        raw["value_column"],
+        "number",
+        raw["value_text"],
+        numbers["error"],
+    )
+
+    is_future = period.map(lambda p: isinstance(p, Period) and is_future_period(p, today))
+    quarantine.add(
+        is_future.astype(bool),
+        column_of["period"],
+        "not_future",
+        raw["period_text"],
+        f"period lies in the future (today is {today.isoformat()})",
+    )
+    key_columns = [*_TEXT_COLUMNS, "value_column"]
+    duplicate = raw.duplicated(subset=key_columns, keep="first")
+    quarantine.add(
+        duplicate,
+        "row",
+        "unique_key",
+        raw["value_text"],
+        "duplicate row: the same measure, municipality, period, sex and age appear earlier",
+    )
+
+    keep = ~quarantine.rejected & ~is_aggregate
+    typed = pd.DataFrame(
+        {
+            "measure_id": measure_id[keep],
+            "municipality_code": municipality[keep].astype(str),
+            "period": period[keep].map(lambda p: p.code),
+            "sex": sex[keep].astype(str),
+            "age_band": age[keep].astype(str),
+            "value": numbers.loc[keep, "value"].astype(float),
+            "source_suppressed": numbers.loc[keep, "is_suppressed"].astype(bool),
+            "source_id": raw.loc[keep, "source_id"],
+            "_source_file": raw.loc[keep, "_source_file"],
+            "_source_row": raw.loc[keep, "_source_row"].astype(int),
+            "_source_column": raw.loc[keep, "value_column"],
+            "_file_sha256": raw.loc[keep, "_file_sha256"],
+            "_loaded_at": raw.loc[keep, "_loaded_at"],
+        }
+    )
+    _apply_schema(typed, geography, raw, quarantine)
+    typed = typed[~quarantine.rejected.loc[typed.index]]
+    typed, more_skipped = drop_redundant_totals(typed)
+    skipped += more_skipped
+    result = ValidationResult(
+        source_id=spec.id,
+        rows=typed.reset_index(drop=True),
+        quarantine=quarantine.frame(),
+        skipped=skipped,
+        rows_in=len(raw),
+    )
+    if result.bad_share > max_bad_share:
+        result.rejected_reason = (
+            f"{len(result.quarantine)} of {len(raw)} rows ({result.bad_share:.0%}) failed "
+            f"validation, above the limit of {max_bad_share:.0%}: the whole file is rejected "
+            "and the previous good data stay in use"
+        )
+    return result
+
+
+def _apply_schema(
+    typed: pd.DataFrame, geography: Geography, raw: pd.DataFrame, quarantine: _Quarantine
+) -> None:
+    """Run the Pandera schema lazily and quarantine each failure case's row with its message."""
+    codes = sorted(geography.municipalities)
+    is_count = ~typed["measure_id"].str.endswith("_pct")
+    for counts, part in ((True, typed[is_count]), (False, typed[~is_count])):
+        if part.empty:
+            continue
+        schema = core_observation_schema(codes, count_measures=counts, check_unique=False)
+        try:
+            schema.validate(part, lazy=True)
+        except pa.errors.SchemaErrors as errors:
+            cases = errors.failure_cases
+            cases = cases[cases["index"].notna()]
+            for (column, check), group in cases.groupby(["column", "check"]):
+                mask = pd.Series(False, index=raw.index)
+                mask.loc[group["index"].astype(int).unique()] = True
+                is_value = column == "value"
+                quarantine.add(
+                    mask,
+                    raw["value_column"] if is_value else str(column),
+                    f"{column}:{check}" if " " not in str(check) else f"{column}",
+                    raw["value_text"] if is_value else typed[column].reindex(raw.index).astype(str),
+                    str(check) if " " in str(check) else f"failed check {check}",
+                )
+
+
+def drop_redundant_totals(typed: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """Sum single-year ages into bands and drop totals that duplicate their parts.
+
+    A StatBank extract with ``ALDER=*`` holds every age *and* the total; keeping both would
+    count people twice. Totals are dropped only where their parts are present, and counted.
+    """
+    if typed.empty:
+        return typed, []
+    skipped: list[tuple[int, str]] = []
+    keys = ["measure_id", "municipality_code", "period"]
+    for column, total in (("age_band", "total"), ("sex", "T")):
+        is_part = typed[column] != total
+        has_parts = is_part.groupby([typed[k] for k in keys]).transform("any")
+        redundant = ~is_part & has_parts
+        skipped += [
+            (int(r), f"{column} total row dropped: its parts are in the file")
+            for r in typed.loc[redundant, "_source_row"]
+        ]
+        typed = typed[~redundant]
+    group_keys = ["measure_id", "municipality_code", "period", "sex", "age_band"]
+    if typed.duplicated(group_keys).any():
+        # Single years summed into one band: a band with any unknown (hidden) year is unknown.
+        aggregations = {c: "first" for c in typed.columns if c not in [*group_keys, "value"]}
+        aggregations["source_suppressed"] = "any"
+        grouped = typed.assign(value_missing=typed["value"].isna()).groupby(group_keys)
+        summed = grouped.agg({"value": "sum", "value_missing": "any", **aggregations})
+        summed["value"] = summed["value"].mask(summed["value_missing"])
+        typed = summed.reset_index()[typed.columns]
+    return typed, skipped

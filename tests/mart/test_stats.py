@@ -1,0 +1,721 @@
+"""stats.py against independently computed values: published examples, hand formulas, other fits.
+
+Reference values never come from the function under test: they are typed in from the literature
+(Newcombe 1998), worked out with ``math`` in the test, or computed by a different algorithm
+(root finding on the Poisson CDF, ``scipy.optimize`` on the log-likelihood, ``linregress``).
+Any warning is an error here: edge cases must not leak numpy/scipy warnings.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import optimize
+from scipy import stats as sps
+
+from datapakke.mart import stats
+from datapakke.mart.stats import (
+    Z95,
+    Z998,
+    age_band_of,
+    compare_to_benchmark,
+    direct_standardised_rate,
+    funnel_limits,
+    opportunity,
+    overdispersion,
+    peer_groups,
+    poisson_count_interval,
+    rate_interval,
+    trend_test,
+    wilson_interval,
+)
+from datapakke.standard_population import AGE_BANDS, ESP2013
+
+pytestmark = pytest.mark.filterwarnings("error")
+FAST = settings(max_examples=40, deadline=None)
+
+
+# --- independent reference implementations (math only, or a different algorithm) --------------
+
+
+def wilson_by_hand(x: float, n: float, z: float = Z95) -> tuple[float, float]:
+    centre, denom = 2 * x + z * z, 2 * (n + z * z)
+    half = z * math.sqrt(z * z + 4 * x * (1 - x / n))
+    return (centre - half) / denom, (centre + half) / denom
+
+
+def byar_by_hand(x: float, z: float = Z95) -> tuple[float, float]:
+    low = x * (1 - 1 / (9 * x) - z / (3 * math.sqrt(x))) ** 3
+    high = (x + 1) * (1 - 1 / (9 * (x + 1)) + z / (3 * math.sqrt(x + 1))) ** 3
+    return low, high
+
+
+def exact_by_root_finding(x: int, tail: float = 0.025) -> tuple[float, float]:
+    """Garwood limits as the means where P(X ≥ x) = tail and P(X ≤ x) = tail."""
+    low = 0.0
+    if x > 0:
+        low = optimize.brentq(lambda mu: sps.poisson.sf(x - 1, mu) - tail, 1e-12, 10 * x + 10)
+    high = optimize.brentq(lambda mu: sps.poisson.cdf(x, mu) - tail, 1e-12, 10 * x + 50)
+    return low, high
+
+
+def poisson_cdf_by_hand(r: int, mu: float) -> float:
+    if r < 0:
+        return 0.0
+    return sum(math.exp(k * math.log(mu) - mu - math.lgamma(k + 1)) for k in range(r + 1))
+
+
+def spiegelhalter_quantile_by_hand(mu: float, p: float) -> float:
+    r = 0
+    while poisson_cdf_by_hand(r, mu) < p:
+        r += 1
+    f_r, f_before = poisson_cdf_by_hand(r, mu), poisson_cdf_by_hand(r - 1, mu)
+    return r - (f_r - p) / (f_r - f_before)
+
+
+def chi2_1df_sf(chi: float) -> float:
+    return math.erfc(math.sqrt(chi / 2))
+
+
+# --- constants and age bands ----------------------------------------------------------------
+
+
+def test_constants_and_standard_population():
+    assert sps.norm.ppf(0.975) == pytest.approx(Z95, abs=1e-14)
+    assert sps.norm.ppf(0.999) == pytest.approx(Z998, abs=1e-14)
+    assert sum(ESP2013.values()) == 100_000
+    assert len(AGE_BANDS) == 19
+    assert AGE_BANDS[0] == "0-4" and AGE_BANDS[-2] == "85-89" and AGE_BANDS[-1] == "90+"
+    assert tuple(ESP2013) == AGE_BANDS
+    assert ESP2013["45-49"] == 7000 and ESP2013["90+"] == 1000
+
+
+def test_age_band_of():
+    ages = [0, 4, 5, 9, 10, 44, 45, 84, 85, 89, 90, 104, 4.9]
+    expected = ["0-4", "0-4", "5-9", "5-9", "10-14", "40-44", "45-49", "80-84", "85-89",
+                "85-89", "90+", "90+", "0-4"]  # fmt: skip
+    assert list(age_band_of(ages)) == expected
+    assert list(age_band_of(pd.Series(range(0, 95, 5)))) == list(AGE_BANDS)
+    missing = age_band_of([np.nan, -1])
+    assert pd.isna(missing).all()
+
+
+# --- Wilson -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("x", "n", "low", "high"),
+    [  # Newcombe (1998), Stat Med 17:857, table I, method 3
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
+)
+def test_wilson_newcombe_examples(x, n, low, high):
+    lo, hi = wilson_interval(x, n)
+    assert float(lo) == pytest.approx(low, abs=1e-4)
+    assert float(hi) == pytest.approx(high, abs=1e-4)
+
+
+def test_wilson_matches_hand_formula_vectorised():
+    x = np.array([81, 15, 1, 7, 50, 3])
+    n = np.array([263, 148, 29, 10, 50, 1000])
+    for z in (Z95, Z998):
+        lo, hi = wilson_interval(pd.Series(x), list(n), z)
+        for i in range(len(x)):
+            ref = wilson_by_hand(x[i], n[i], z)
+            assert lo[i] == pytest.approx(ref[0], abs=1e-12)
+            assert hi[i] == pytest.approx(ref[1], abs=1e-12)
+
+
+def test_wilson_edges_give_nan_without_warnings():
+    lo, hi = wilson_interval([0, 5, 3, np.nan, 2, -1, 4], [0, 5, np.nan, 10, 1, 10, 4])
+    assert np.isnan(lo[0]) and np.isnan(hi[0])  # n = 0
+    assert hi[1] == 1.0 and lo[1] == pytest.approx(wilson_by_hand(5, 5)[0], abs=1e-12)
+    assert np.isnan(lo[2:6]).all() and np.isnan(hi[2:6]).all()  # NaN, x > n, x < 0
+    assert hi[6] == 1.0
+    lo, hi = wilson_interval(pd.Series([3, pd.NA], dtype="Int64"), [10, 10])
+    assert not np.isnan(lo[0]) and np.isnan(lo[1])
+
+
+@FAST
+@given(
+    n=st.integers(1, 100_000),
+    frac=st.floats(0, 1),
+    z=st.sampled_from([Z95, Z998]),
+)
+def test_wilson_contains_estimate_and_stays_in_unit_interval(n, frac, z):
+    x = math.floor(frac * n)
+    lo, hi = wilson_interval(x, n, z)
+    assert 0 <= lo <= x / n <= hi <= 1
+
+
+@FAST
+@given(n=st.integers(1, 50_000), frac=st.floats(0, 1))
+def test_wilson_narrows_with_n_and_998_contains_95(n, frac):
+    x = math.floor(frac * n)
+    lo, hi = wilson_interval(x, n)
+    lo4, hi4 = wilson_interval(4 * x, 4 * n)
+    assert hi4 - lo4 < hi - lo
+    lo998, hi998 = wilson_interval(x, n, Z998)
+    assert lo998 <= lo and hi <= hi998
+
+
+# --- Poisson counts and rates -----------------------------------------------------------------
+
+
+def test_exact_poisson_known_values():
+    lo, hi = poisson_count_interval([0, 5])
+    assert lo[0] == 0.0 and hi[0] == pytest.approx(3.6889, abs=1e-4)
+    assert lo[1] == pytest.approx(1.6235, abs=1e-4) and hi[1] == pytest.approx(11.6683, abs=1e-4)
+
+
+@pytest.mark.parametrize("x", range(10))
+def test_exact_poisson_against_root_finding(x):
+    for z, tail in ((Z95, 0.025), (Z998, 0.001)):
+        ref = exact_by_root_finding(x, tail)
+        lo, hi = poisson_count_interval(x, z)
+        assert float(lo) == pytest.approx(ref[0], abs=1e-6)
+        assert float(hi) == pytest.approx(ref[1], abs=1e-6)
+
+
+@pytest.mark.parametrize("x", [10, 100, 1000])
+def test_byar_against_hand_formula(x):
+    for z in (Z95, Z998):
+        lo, hi = poisson_count_interval(x, z)
+        ref = byar_by_hand(x, z)
+        assert float(lo) == pytest.approx(ref[0], rel=1e-12)
+        assert float(hi) == pytest.approx(ref[1], rel=1e-12)
+
+
+@pytest.mark.parametrize("x", [10, 50, 300, 1000])
+def test_byar_is_close_to_exact_for_larger_counts(x):
+    ref = exact_by_root_finding(x)
+    lo, hi = poisson_count_interval(x)
+    assert float(lo) == pytest.approx(ref[0], rel=2e-3)
+    assert float(hi) == pytest.approx(ref[1], rel=2e-3)
+
+
+def test_poisson_switches_method_at_ten_and_handles_bad_input():
+    lo, hi = poisson_count_interval([9, 10, np.nan, -1])
+    assert lo[0] == pytest.approx(exact_by_root_finding(9)[0], abs=1e-6)
+    assert lo[1] == pytest.approx(byar_by_hand(10)[0], rel=1e-12)
+    assert np.isnan(lo[2:]).all() and np.isnan(hi[2:]).all()
+
+
+def test_rate_interval():
+    lo, hi = rate_interval([5, 20, 20, np.nan], [1000, 4000, 0, 100], multiplier=1000)
+    assert lo[0] == pytest.approx(1.6235 / 1000 * 1000, abs=1e-4)
+    assert hi[0] == pytest.approx(11.6683, abs=1e-4)
+    ref = byar_by_hand(20)
+    assert lo[1] == pytest.approx(ref[0] / 4000 * 1000, rel=1e-12)
+    assert hi[1] == pytest.approx(ref[1] / 4000 * 1000, rel=1e-12)
+    assert np.isnan(lo[2:]).all() and np.isnan(hi[2:]).all()
+
+
+@FAST
+@given(x=st.one_of(st.integers(0, 10**6), st.floats(0, 1e6)))
+def test_poisson_interval_contains_count_and_998_contains_95(x):
+    lo, hi = poisson_count_interval(x)
+    assert 0 <= lo <= x < hi
+    lo998, hi998 = poisson_count_interval(x, Z998)
+    assert lo998 <= lo and hi <= hi998
+
+
+# --- directly standardised rates ------------------------------------------------------------
+
+
+def dsr_frame(events, population, weights, group="A") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "area": group,
+            "age_band": [f"b{i}" for i in range(len(events))],
+            "events": events,
+            "population": population,
+            "weight": weights,
+        }
+    )
+
+
+def test_dsr_worked_example_with_dobson_by_hand():
+    # Three bands, weights 2000/5000/3000: age-specific rates .004, .005, .012.
+    frame = dsr_frame([4, 10, 6], [1000, 2000, 500], [2000, 5000, 3000])
+    out = direct_standardised_rate(frame, ["area"], multiplier=100_000)
+    row = out.iloc[0]
+    dsr = (2000 * 0.004 + 5000 * 0.005 + 3000 * 0.012) / 10_000
+    assert dsr == pytest.approx(0.0069)
+    assert row["value"] == pytest.approx(690.0, rel=1e-12)
+    assert row["observed"] == 20 and row["population"] == 3500
+    assert bool(row["is_reliable"])
+    var = (2000**2 * 4 / 1000**2 + 5000**2 * 10 / 2000**2 + 3000**2 * 6 / 500**2) / 10_000**2
+    assert var == pytest.approx(294.5 / 1e8)
+    for label, z in (("95", Z95), ("998", Z998)):
+        o_low, o_high = byar_by_hand(20, z)  # O = 20 → Byar
+        low = dsr + math.sqrt(var / 20) * (o_low - 20)
+        high = dsr + math.sqrt(var / 20) * (o_high - 20)
+        assert row[f"ci{label}_low"] == pytest.approx(low * 100_000, rel=1e-10)
+        assert row[f"ci{label}_high"] == pytest.approx(high * 100_000, rel=1e-10)
+
+
+def test_dsr_dobson_with_exact_poisson_below_ten():
+    frame = dsr_frame([1, 3, 4], [1000, 2000, 500], [2000, 5000, 3000])
+    row = direct_standardised_rate(frame, ["area"], multiplier=1000, min_events=5).iloc[0]
+    dsr = (2000 * 1 / 1000 + 5000 * 3 / 2000 + 3000 * 4 / 500) / 10_000
+    var = (2000**2 * 1 / 1000**2 + 5000**2 * 3 / 2000**2 + 3000**2 * 4 / 500**2) / 10_000**2
+    o_low, o_high = exact_by_root_finding(8)
+    assert row["value"] == pytest.approx(dsr * 1000, rel=1e-12)
+    assert row["ci95_low"] == pytest.approx((dsr + math.sqrt(var / 8) * (o_low - 8)) * 1000)
+    assert row["ci95_high"] == pytest.approx((dsr + math.sqrt(var / 8) * (o_high - 8)) * 1000)
+
+
+def test_dsr_equals_crude_rate_when_population_is_proportional_to_standard():
+    rng = np.random.default_rng(1)
+    weights = np.array(list(ESP2013.values()), dtype=float)
+    population = weights * 0.37
+    events = rng.integers(0, 60, size=len(weights)).astype(float)
+    frame = dsr_frame(events, population, weights)
+    frame["age_band"] = AGE_BANDS
+    row = direct_standardised_rate(frame, ["area"]).iloc[0]
+    assert row["value"] == pytest.approx(events.sum() / population.sum() * 100_000, rel=1e-12)
+
+
+def test_dsr_suppression_zero_populations_and_groups():
+    frame = pd.concat(
+        [
+            dsr_frame([2, 3, 4], [100, 200, 300], [1, 1, 1], "small"),  # 9 events
+            dsr_frame([0, 10, 5], [0, 200, 300], [1, 1, 1], "zero_band"),  # n=0, x=0 → 0
+            dsr_frame([1, 10, 5], [0, 200, 300], [1, 1, 1], "impossible"),  # n=0, x>0 → NaN
+            dsr_frame([np.nan, 10, 5], [100, 200, 300], [1, 1, 1], "missing"),
+        ],
+        ignore_index=True,
+    )
+    out = direct_standardised_rate(frame, ["area"], multiplier=1).set_index("area")
+    assert list(out.columns) == [
+        "observed", "population", "value", "ci95_low", "ci95_high", "ci998_low", "ci998_high",
+        "is_reliable",
+    ]  # fmt: skip
+    assert list(out.index) == ["impossible", "missing", "small", "zero_band"]  # sorted keys
+    small = out.loc["small"]
+    assert small["observed"] == 9 and small["population"] == 600
+    assert not small["is_reliable"]
+    limits = ["value", "ci95_low", "ci95_high", "ci998_low", "ci998_high"]
+    assert np.isnan(small[limits].astype(float)).all()
+    assert out.loc["zero_band", "value"] == pytest.approx((0 + 10 / 200 + 5 / 300) / 3)
+    assert out.loc["zero_band", "is_reliable"]
+    assert np.isnan(out.loc["impossible", ["value", "ci95_low", "ci95_high"]].astype(float)).all()
+    assert np.isnan(out.loc["missing", "value"]) and np.isnan(out.loc["missing", "observed"])
+    assert out["is_reliable"].dtype == bool
+
+
+def test_dsr_zero_events_limit_when_published():
+    # O = 0 is only shown with min_events=0: DSR 0, lower 0, upper from the uniform-rate limit.
+    frame = dsr_frame([0, 0], [1000, 3000], [1, 3])
+    row = direct_standardised_rate(frame, ["area"], multiplier=1, min_events=0).iloc[0]
+    assert row["value"] == 0 and row["ci95_low"] == 0
+    scale = math.sqrt((1 / 1000 + 9 / 3000) / 4000) / 4
+    assert row["ci95_high"] == pytest.approx(scale * exact_by_root_finding(0)[1], rel=1e-8)
+    # Here the population is proportional to the weights, so that equals the crude upper limit.
+    assert row["ci95_high"] == pytest.approx(exact_by_root_finding(0)[1] / 4000, rel=1e-8)
+
+
+def test_dsr_keeps_missing_keys_and_multiple_group_columns():
+    frame = pd.concat(
+        [
+            dsr_frame([20, 30], [1000, 1000], [1, 1], "A").assign(sex="M"),
+            dsr_frame([20, 30], [1000, 1000], [1, 1], "A").assign(sex="K"),
+            dsr_frame([20, 30], [1000, 1000], [1, 1], "B").assign(sex=None),
+        ],
+        ignore_index=True,
+    )
+    out = direct_standardised_rate(frame, ["area", "sex"], multiplier=1)
+    assert len(out) == 3
+    assert out["value"].tolist() == pytest.approx([0.025] * 3)
+    assert out["sex"].isna().sum() == 1
+
+
+@st.composite
+def band_frames(draw):
+    bands = draw(st.integers(1, 19))
+    population = draw(st.lists(st.integers(1, 200_000), min_size=bands, max_size=bands))
+    weights = draw(st.lists(st.integers(1, 7000), min_size=bands, max_size=bands))
+    return np.array(population, float), np.array(weights, float)
+
+
+@FAST
+@given(frame=band_frames(), rate=st.floats(1e-5, 0.5))
+def test_dsr_of_a_constant_rate_is_that_rate(frame, rate):
+    population, weights = frame
+    events = rate * population
+    out = direct_standardised_rate(dsr_frame(events, population, weights), ["area"], min_events=0)
+    assert out["value"].iloc[0] == pytest.approx(rate * 100_000, rel=1e-9)
+
+
+@FAST
+@given(frame=band_frames(), data=st.data())
+def test_dsr_interval_contains_dsr_and_998_contains_95(frame, data):
+    population, weights = frame
+    events = np.array([data.draw(st.integers(0, int(n))) for n in population], float)
+    row = direct_standardised_rate(
+        dsr_frame(events, population, weights), ["area"], min_events=0
+    ).iloc[0]
+    assert 0 <= row["ci95_low"] <= row["value"] <= row["ci95_high"]
+    assert row["ci998_low"] <= row["ci95_low"] and row["ci95_high"] <= row["ci998_high"]
+
+
+# --- comparison -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("polarity", "above", "below"),
+    [
+        ("higher_is_better", "better", "worse"),
+        ("lower_is_better", "worse", "better"),
+        ("no_judgement", "higher", "lower"),
+    ],
+)
+def test_compare_all_outcomes(polarity, above, below):
+    low = pd.Series([11.0, 5.0, 8.0, 10.0, np.nan, 8.0, 8.0])
+    high = pd.Series([14.0, 9.0, 12.0, 12.0, 12.0, np.nan, 12.0])
+    bench = pd.Series([10.0, 10.0, 10.0, 10.0, 10.0, 10.0, np.nan])
+    result = compare_to_benchmark(low, high, bench, polarity)
+    assert result.dtype == object
+    assert list(result) == [above, below, "similar", "similar"] + ["not_compared"] * 3
+
+
+def test_compare_with_array_polarity_and_scalar_benchmark():
+    result = compare_to_benchmark(
+        [11, 11, 11, 1], [12, 12, 12, 2], 10,
+        ["higher_is_better", "lower_is_better", "no_judgement", "no_judgement"],
+    )  # fmt: skip
+    assert list(result) == ["better", "worse", "higher", "lower"]
+    with pytest.raises(ValueError, match="polarity"):
+        compare_to_benchmark([1], [2], [3], "sideways")
+
+
+# --- trends -----------------------------------------------------------------------------------
+
+
+def series(events, exposure=10_000, group="A", start=2019) -> pd.DataFrame:
+    periods = [str(start + i) for i in range(len(events))]
+    exposures = exposure if np.ndim(exposure) else [exposure] * len(events)
+    return pd.DataFrame(
+        {"area": group, "period": periods, "numerator": events, "denominator": exposures}
+    )
+
+
+def poisson_fit_by_minimize(t, y, e) -> tuple[float, float, float]:
+    """Slope, Wald SE and p by direct maximisation of the Poisson log-likelihood."""
+    t, y, e = (np.asarray(v, float) for v in (t, y, e))
+
+    def nll(beta):
+        eta = beta[0] + beta[1] * t + np.log(e)
+        return -np.sum(y * eta - np.exp(eta))
+
+    start = [math.log(y.sum() / e.sum()), 0.0]
+    fit = optimize.minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-10,
+                            "fatol": 1e-12, "maxiter": 20_000})  # fmt: skip
+    a, b = fit.x
+    mu = np.exp(a + b * t + np.log(e))
+    x = np.column_stack([np.ones_like(t), t])
+    cov = np.linalg.inv(x.T @ (mu[:, None] * x))
+    se = math.sqrt(cov[1, 1])
+    return b, se, math.erfc(abs(b) / se / math.sqrt(2))
+
+
+def test_trend_rate_increasing_and_matches_independent_fit():
+    events = [100, 130, 170, 220, 290]
+    exposure = [10_000, 10_500, 11_000, 11_200, 12_000]
+    out = trend_test(series(events, exposure), ["area"], kind="rate")
+    row = out.iloc[0]
+    assert row["trend"] == "increasing" and row["trend_p_value"] < 0.05
+    assert row["n_points"] == 5
+    slope, _se, p = poisson_fit_by_minimize(range(5), events, exposure)
+    assert row["trend_slope"] == pytest.approx(slope, abs=1e-4)
+    assert row["trend_p_value"] == pytest.approx(p, rel=1e-3, abs=1e-12)
+
+
+def test_trend_rate_slope_and_p_on_a_noisy_series():
+    events = [40, 31, 45, 29, 27]
+    exposure = [5000, 5100, 5200, 5150, 5300]
+    row = trend_test(series(events, exposure), ["area"], kind="rate").iloc[0]
+    slope, _se, p = poisson_fit_by_minimize(range(5), events, exposure)
+    assert row["trend_slope"] == pytest.approx(slope, abs=1e-4)
+    assert row["trend_p_value"] == pytest.approx(p, abs=1e-4)
+
+
+def test_trend_flat_decreasing_and_insufficient():
+    frame = pd.concat(
+        [
+            series([100, 102, 98, 101, 99], group="flat"),
+            series([300, 250, 200, 160, 120], group="down"),
+            series([100, 200], group="short", start=2022),
+        ],
+        ignore_index=True,
+    )
+    out = trend_test(frame, ["area"], kind="rate").set_index("area")
+    assert out.loc["flat", "trend"] == "no_change"
+    assert out.loc["flat", "trend_p_value"] > 0.05
+    assert out.loc["down", "trend"] == "decreasing"
+    assert out.loc["short", "trend"] == "insufficient_data"
+    assert out.loc["short", "n_points"] == 2
+    assert np.isnan(out.loc["short", "trend_p_value"])
+    assert list(out.columns) == ["trend_slope", "trend_p_value", "trend", "n_points"]
+
+
+def test_trend_uses_last_n_periods_and_skips_unusable_points():
+    frame = series([10, 500, 400, 300, 200, 100, 90])  # 2019..2025, early spike ignored
+    out = trend_test(frame, ["area"], kind="rate", last_n=5).iloc[0]
+    assert out["n_points"] == 5 and out["trend"] == "decreasing"
+    frame.loc[frame["period"] == "2024", "denominator"] = 0
+    frame.loc[frame["period"] == "2023", "numerator"] = np.nan
+    out = trend_test(frame, ["area"], kind="rate", last_n=5).iloc[0]
+    assert out["n_points"] == 3
+
+
+def test_trend_rate_degenerate_series():
+    frame = pd.concat(
+        [series([0, 0, 0, 0, 0], group="none"), series([0, 0, 0, 0, 12], group="late")],
+        ignore_index=True,
+    )
+    out = trend_test(frame, ["area"], kind="rate").set_index("area")
+    assert out.loc["none", "trend"] == "no_change"
+    # All events in the last period: the MLE slope is infinite, the score test is used.
+    # Equal exposures, centred t = -2..2: U = 12·2 = 24, Var U = 12·mean(t²) = 24 → χ² = 24.
+    assert np.isnan(out.loc["late", "trend_slope"])
+    assert out.loc["late", "trend_p_value"] == pytest.approx(chi2_1df_sf(24.0), rel=1e-9)
+    assert out.loc["late", "trend"] == "increasing"
+
+
+def test_trend_proportion_cochran_armitage_by_hand():
+    # t = 0,1,2; n = 100 each; r = 10,20,30: p̄ = .2, T = 80 − 60·1 = 20, Sxx = 500 − 300 = 200,
+    # Var = .2·.8·200 = 32, χ² = 400/32 = 12.5, slope = T/Sxx = 0.1 per period.
+    frame = series([10, 20, 30], exposure=100)
+    row = trend_test(frame, ["area"], kind="proportion").iloc[0]
+    assert row["trend_p_value"] == pytest.approx(chi2_1df_sf(12.5), rel=1e-10)
+    assert row["trend_slope"] == pytest.approx(0.1, rel=1e-12)
+    assert row["trend"] == "increasing"
+
+
+def test_trend_proportion_unequal_denominators_and_degenerate():
+    r, n = np.array([30, 28, 20, 15.0]), np.array([200, 180, 190, 210.0])
+    t = np.arange(4.0)
+    big_r, big_n = r.sum(), n.sum()
+    stat = (r * t).sum() - big_r * (n * t).sum() / big_n
+    sxx = (n * t * t).sum() - (n * t).sum() ** 2 / big_n
+    chi = stat**2 / (big_r / big_n * (1 - big_r / big_n) * sxx)
+    frame = pd.concat(
+        [series(r, n, group="ca"), series([0, 0, 0], 50, group="zero")], ignore_index=True
+    )
+    out = trend_test(frame, ["area"], kind="proportion").set_index("area")
+    assert out.loc["ca", "trend_p_value"] == pytest.approx(chi2_1df_sf(chi), rel=1e-10)
+    assert out.loc["ca", "trend"] == "decreasing"
+    assert out.loc["zero", "trend"] == "no_change"
+
+
+def test_trend_value_ols_against_linregress():
+    values = [31.5, 30.2, 29.9, 28.1, 27.5]
+    frame = series(values).assign(denominator=np.nan)
+    row = trend_test(frame, ["area"], kind="value").iloc[0]
+    ref = sps.linregress(np.arange(5), values)
+    assert row["trend_slope"] == pytest.approx(ref.slope, abs=1e-12)
+    assert row["trend_p_value"] == pytest.approx(ref.pvalue, rel=1e-9)
+    assert row["trend"] == "decreasing"
+    flat = trend_test(series([5.0, 5.0, 5.0]), ["area"], kind="value").iloc[0]
+    assert flat["trend"] == "no_change"
+
+
+def test_trend_groups_gaps_duplicates_and_empty():
+    frame = pd.concat(
+        [series([100, 120, 150, 190, 230], group="A"), series([50, 60, 70], group=None)],
+        ignore_index=True,
+    )
+    frame["sex"] = "T"
+    out = trend_test(frame, ["area", "sex"], kind="rate")
+    assert len(out) == 2 and out["area"].isna().sum() == 1
+    # Numeric periods keep their spacing (slope per year): 2019, 2021, 2023 → +50 per year.
+    gap = series([100, 150, 200, 250, 300]).iloc[[0, 2, 4]]
+    assert trend_test(gap, ["area"], kind="value").iloc[0]["trend_slope"] == pytest.approx(50.0)
+    # Other period labels are spaced by their rank among the frame's periods.
+    waves = gap.assign(period=["2019/20", "2021/22", "2023/24"])
+    assert trend_test(waves, ["area"], kind="value").iloc[0]["trend_slope"] == pytest.approx(100.0)
+    with pytest.raises(ValueError, match="more than one row"):
+        trend_test(pd.concat([gap, gap]), ["area"])
+    empty = trend_test(series([]), ["area"])
+    assert empty.empty and "trend" in empty.columns
+
+
+@FAST
+@given(
+    base=st.integers(20, 2000),
+    growth=st.floats(-0.3, 0.3),
+    exposure=st.lists(st.integers(1000, 100_000), min_size=5, max_size=5),
+)
+def test_trend_irls_slope_matches_closed_form_for_exact_log_linear_data(base, growth, exposure):
+    e = np.array(exposure, float)
+    events = base * e / e[0] * np.exp(growth * np.arange(5))  # exactly log-linear → MLE exact
+    row = trend_test(series(events, e), ["area"], kind="rate").iloc[0]
+    assert row["trend_slope"] == pytest.approx(growth, abs=1e-8)
+
+
+# --- funnels and overdispersion ---------------------------------------------------------------
+
+
+def test_funnel_proportion_equals_normal_formula_and_tau2_widens():
+    n = np.array([50, 200, 1000, 10_000])
+    p0 = 0.3
+    for z in (Z95, Z998):
+        lo, hi = funnel_limits(30.0, n, "proportion", z, multiplier=100)
+        half = z * np.sqrt(p0 * (1 - p0) / n)
+        assert lo == pytest.approx((p0 - half) * 100, rel=1e-12)
+        assert hi == pytest.approx((p0 + half) * 100, rel=1e-12)
+        lo_t, hi_t = funnel_limits(30.0, n, "proportion", z, multiplier=100, tau2=0.001)
+        half_t = z * np.sqrt(p0 * (1 - p0) / n + 0.001)
+        assert hi_t == pytest.approx((p0 + half_t) * 100, rel=1e-12)
+        assert (lo_t < lo).all() and (hi_t > hi).all()
+
+
+def test_funnel_limits_narrow_nest_and_clip():
+    n = np.array([10, 100, 1000, 10_000, 100_000])
+    for kind, target, mult in (("proportion", 0.05, 1), ("rate", 500.0, 100_000)):
+        lo95, hi95 = funnel_limits(target, n, kind, Z95, multiplier=mult)
+        lo998, hi998 = funnel_limits(target, n, kind, Z998, multiplier=mult)
+        assert (np.diff(hi95) < 0).all() and (np.diff(lo95) >= 0).all()
+        assert (lo998 <= lo95).all() and (hi95 <= hi998).all()
+        assert (lo998 >= 0).all() and lo998[0] == 0  # clipped for small n
+        assert (lo95 <= target).all() and (target <= hi95).all()
+    lo, hi = funnel_limits(0.99, [5], "proportion", Z998)
+    assert hi[0] == 1.0
+    lo, hi = funnel_limits(0.2, [0, np.nan], "rate", Z95)
+    assert np.isnan(lo).all() and np.isnan(hi).all()
+
+
+def test_funnel_rate_exact_limits_by_hand():
+    n = np.array([2000, 7000, 40_000])
+    theta = 0.004
+    lo, hi = funnel_limits(4.0, n, "rate", Z95, multiplier=1000)
+    for i, size in enumerate(n):
+        expected = theta * size
+        low = max(spiegelhalter_quantile_by_hand(expected, 0.025), 0.0)
+        high = spiegelhalter_quantile_by_hand(expected, 0.975)
+        assert lo[i] == pytest.approx(low / size * 1000, rel=1e-6)
+        assert hi[i] == pytest.approx(high / size * 1000, rel=1e-6)
+    # Large n: close to the normal approximation θ ± z√(θ/n).
+    lo, hi = funnel_limits(4.0, [1e7], "rate", Z95, multiplier=1000)
+    assert hi[0] == pytest.approx((theta + Z95 * math.sqrt(theta / 1e7)) * 1000, rel=1e-4)
+    _lo, hi_t = funnel_limits(4.0, n, "rate", Z95, multiplier=1000, tau2=1e-6)
+    assert hi_t == pytest.approx((theta + Z95 * np.sqrt(theta / n + 1e-6)) * 1000, rel=1e-12)
+
+
+def test_overdispersion_by_hand_without_winsorising():
+    values = np.array([0.12, 0.08, 0.15, 0.10])
+    n = np.array([400, 900, 250, 1600])
+    theta = 0.1
+    s = [math.sqrt(theta * (1 - theta) / k) for k in n]
+    z = [(v - theta) / si for v, si in zip(values, s, strict=True)]
+    phi = sum(zi * zi for zi in z) / 4
+    w = [1 / si**2 for si in s]
+    tau2 = max(0.0, (4 * phi - 3) / (sum(w) - sum(wi * wi for wi in w) / sum(w)))
+    out = overdispersion(values * 100, n, 10.0, "proportion", multiplier=100, winsor_pct=0.0)
+    assert out["phi"] == pytest.approx(phi, rel=1e-12)
+    assert out["tau2"] == pytest.approx(tau2, rel=1e-12)
+    assert out["n"] == 4
+    assert out["overdispersed"] == (4 * phi > sps.chi2.ppf(0.95, 3))
+
+
+def test_overdispersion_simulated():
+    target = 0.2
+    null_tau2, null_flags = [], []
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        n = rng.integers(500, 20_000, size=98)
+        y = rng.binomial(n, target) / n
+        out = overdispersion(y, n, target, "proportion")
+        null_tau2.append(out["tau2"])
+        null_flags.append(out["overdispersed"])
+    assert sum(t == 0 for t in null_tau2) >= 18
+    assert sum(null_flags) <= 2
+
+    rng = np.random.default_rng(7)
+    n = rng.integers(500, 20_000, size=98)
+    rates = rng.gamma(shape=25, scale=0.01 / 25, size=98)  # SD of true rates 0.002 (τ² 4e-6)
+    y = rng.poisson(rates * n) / n * 1000
+    out = overdispersion(y, n, 10.0, "rate", multiplier=1000)
+    assert out["overdispersed"] and out["tau2"] > 0
+    assert 1e-6 < out["tau2"] < 1e-5
+    wide = funnel_limits(10.0, n, "rate", Z95, multiplier=1000, tau2=out["tau2"])
+    narrow = funnel_limits(10.0, n, "rate", Z95, multiplier=1000)
+    assert (wide[1] > narrow[1]).all()
+
+
+def test_overdispersion_edge_cases():
+    out = overdispersion([np.nan, 0.1], [100, 0], 0.1, "proportion")
+    assert out["n"] == 0 and np.isnan(out["phi"]) and not out["overdispersed"]
+    out = overdispersion([0.1, 0.2], [100, 100], 0.0, "rate")
+    assert np.isnan(out["tau2"])
+
+
+# --- peers and opportunity --------------------------------------------------------------------
+
+
+def test_peer_groups_obvious_neighbours():
+    features = pd.DataFrame(
+        {
+            "population": [10_000, 11_000, 12_000, 500_000, 520_000, 480_000],
+            "share_65": [0.25, 0.26, 0.24, 0.15, 0.16, 0.14],
+        },
+        index=pd.Index(["101", "102", "103", "751", "851", "461"], name="code"),
+    )
+    out = peer_groups(features, k=2, log_cols=("population",))
+    assert list(out.columns) == ["municipality_code", "peer_code", "rank", "distance"]
+    assert len(out) == 12
+    assert (out["municipality_code"] != out["peer_code"]).all()
+    assert set(out.groupby("municipality_code")["rank"].apply(tuple)) == {(1, 2)}
+    peers = out.groupby("municipality_code")["peer_code"].apply(set)
+    assert peers["101"] == {"102", "103"} and peers["751"] == {"851", "461"}
+    assert (
+        out.groupby("municipality_code")["distance"]
+        .apply(lambda d: d.is_monotonic_increasing)
+        .all()
+    )
+    # Distance by hand: log population and share, each z-scored with the population SD.
+    x = np.column_stack([np.log(features["population"]), features["share_65"]])
+    zs = (x - x.mean(axis=0)) / x.std(axis=0)
+    first = out[(out["municipality_code"] == "101") & (out["rank"] == 1)].iloc[0]
+    j = list(features.index).index(first["peer_code"])
+    assert first["distance"] == pytest.approx(float(np.sqrt(((zs[0] - zs[j]) ** 2).sum())))
+    with pytest.raises(ValueError):
+        peer_groups(features, k=6)
+    with pytest.raises(ValueError):
+        peer_groups(features.assign(population=0), k=2, log_cols=("population",))
+
+
+def test_opportunity_hand_values():
+    out = opportunity(
+        pd.Series([50, 20, np.nan], index=["a", "b", "c"]), [10_000, 10_000, 100], 0.003
+    )
+    assert list(out.index) == ["a", "b", "c"]
+    assert list(out.columns) == ["expected", "opportunity", "opportunity_low", "opportunity_high"]
+    low50, high50 = byar_by_hand(50)
+    a = out.loc["a"]
+    assert a["expected"] == pytest.approx(30.0) and a["opportunity"] == pytest.approx(20.0)
+    assert a["opportunity_low"] == pytest.approx(low50 - 30.0, rel=1e-12)
+    assert a["opportunity_high"] == pytest.approx(high50 - 30.0, rel=1e-12)
+    b = out.loc["b"]  # fewer than expected: no opportunity, upper limit just above 0
+    assert b["opportunity"] == 0 and b["opportunity_low"] == 0
+    assert b["opportunity_high"] == pytest.approx(byar_by_hand(20)[1] - 30.0, rel=1e-12)
+    assert np.isnan(out.loc["c", ["opportunity", "opportunity_low", "opportunity_high"]]).all()
+
+
+def test_public_api_is_complete():
+    for name in (
+        "wilson_interval", "poisson_count_interval", "rate_interval", "direct_standardised_rate",
+        "compare_to_benchmark", "trend_test", "funnel_limits", "overdispersion", "peer_groups",
+        "opportunity", "age_band_of",
+    ):  # fmt: skip
+        assert callable(getattr(stats, name))

@@ -1,0 +1,1 @@
+"""Tests of the Dagster layer: assets, checks, jobs, schedule and sensor."""

@@ -1,0 +1,244 @@
+"""The Dagster code location end to end: loads, materializes everything, fails safely, automates.
+
+Everything runs against a temporary copy of the sample, a temporary marts folder and a temporary
+DAGSTER_HOME, never the real ``data/``.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from assets.partitions import ALL_AREAS_TAGS, area_partitions
+from assets.resources import DatapakkeSettings
+from datapakke.config import REPO_ROOT, SAMPLE_DIR
+from datapakke.geography import default_geography
+from pipelines.definitions import defs
+from pipelines.schedules import nightly_refresh
+from pipelines.sensors import raw_file_sensor
+
+EXPECTED_ASSETS = {
+    "raw_folk1a_population", "raw_fod207_deaths", "raw_aed06_home_help",
+    "raw_hjemsyg_home_nursing", "raw_sygk1_gp_contacts", "raw_esundhed_aeldre",
+    "raw_ruks_prevalence", "raw_ruks_copd_admissions", "raw_esundhed_psykiatri",
+    "raw_esundhed_aktivitet", "raw_sundhedsprofil_survey", "core_tables", "indicator_values",
+    "area_mart", "area_pack", "download_site",
+}  # fmt: skip
+FETCH_ASSETS = {"statbank_extracts"}  # needs network: not part of refresh_all
+
+
+def test_code_location_loads_with_the_expected_asset_graph() -> None:
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert keys == EXPECTED_ASSETS | FETCH_ASSETS  # a snapshot: renames break other tools' paths
+    groups = {graph.get(dg.AssetKey(k)).group_name for k in keys}
+    assert groups == {"raw", "core", "marts", "packs", "site", "fetch"}
+    jobs = {job.name for job in defs.resolve_all_job_defs()}
+    assert jobs >= {"refresh_all", "build_area", "fetch_statbank"}
+    fetch_node = graph.get(dg.AssetKey("statbank_extracts"))
+    assert fetch_node.assets_def.op.retry_policy.max_retries == 3
+    check_names = {key.name for key in graph.asset_check_keys}
+    assert {"validation", "disclosure_audit", "reference_integrity"} <= check_names
+
+
+def test_partitions_match_the_reference_data() -> None:
+    keys = area_partitions.get_partition_keys()
+    assert keys == default_geography().partition_keys
+    assert len(keys) == 22 + 17 + 5
+    assert "klynge2022.nordjylland-midt" in keys and "sundhedsraad2027.fyn" in keys
+
+
+def test_nightly_schedule_runs_at_0230_copenhagen_for_all_areas() -> None:
+    assert nightly_refresh.cron_schedule == "30 2 * * *"
+    assert nightly_refresh.execution_timezone == "Europe/Copenhagen"
+    when = datetime(2026, 11, 23, 2, 30, tzinfo=ZoneInfo("Europe/Copenhagen"))
+    context = dg.build_schedule_context(scheduled_execution_time=when)
+    request = nightly_refresh(context)
+    assert request.tags == ALL_AREAS_TAGS
+    # 02:30 local time every night; on 29 March 2026 02:30 does not exist and the run is at 03:00.
+    from dagster._utils.schedules import cron_string_iterator
+
+    start = datetime(2026, 3, 27, 12, 0, tzinfo=ZoneInfo("Europe/Copenhagen")).timestamp()
+    ticks = cron_string_iterator(start, "30 2 * * *", "Europe/Copenhagen")
+    local = [next(ticks).astimezone(ZoneInfo("Europe/Copenhagen")) for _ in range(4)]
+    assert [(t.hour, t.minute) for t in local] == [(2, 30), (3, 0), (2, 30), (2, 30)]
+    assert [t.day for t in local] == [28, 29, 30, 31]
+
+
+def test_sensor_runs_on_new_and_changed_files_only(tmp_path: Path) -> None:
+    settings = DatapakkeSettings(raw_dir=str(tmp_path))
+    (tmp_path / "esundhed").mkdir()
+    drop = tmp_path / "esundhed" / "aeldre-2026.xlsx"
+    drop.write_bytes(b"first version")
+
+    def tick(cursor: str | None):
+        context = dg.build_sensor_context(cursor=cursor, resources={"settings": settings})
+        return raw_file_sensor(context)
+
+    first = tick(None)
+    assert len(first.run_requests) == 1
+    assert "esundhed/aeldre-2026.xlsx" in first.run_requests[0].tags["datapakke/changed_files"]
+    same = tick(first.cursor)
+    assert isinstance(same, dg.SkipReason)
+    os.utime(drop, None)  # touched, not changed: the cursor is the content hash, not the mtime
+    assert isinstance(tick(first.cursor), dg.SkipReason)
+    drop.write_bytes(b"second version")
+    changed = tick(first.cursor)
+    assert len(changed.run_requests) == 1
+    assert changed.run_requests[0].run_key != first.run_requests[0].run_key
+    (tmp_path / "esundhed" / ".~lock.aeldre.xlsx#").write_bytes(b"editor lock")
+    assert isinstance(tick(changed.cursor), dg.SkipReason)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The whole graph materialized once on a temporary copy of the sample."""
+    root = tmp_path_factory.mktemp("e2e")
+    raw = root / "raw"
+    shutil.copytree(SAMPLE_DIR, raw / "sample")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("DATAPAKKE_RAW_DIR", str(raw))
+    patch.setenv("DATAPAKKE_MARTS_DIR", str(root / "marts"))
+    instance = dg.DagsterInstance.ephemeral()
+    result = defs.resolve_job_def("refresh_all").execute_in_process(
+        instance=instance, tags=ALL_AREAS_TAGS
+    )
+    yield {"root": root, "raw": raw, "marts": root / "marts", "result": result,
+           "instance": instance}  # fmt: skip
+    patch.undo()
+
+
+def check_results(result) -> dict[str, bool]:
+    return {
+        f"{e.asset_check_evaluation_data.asset_key.to_user_string()}:"
+        f"{e.asset_check_evaluation_data.check_name}": e.asset_check_evaluation_data.passed
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+
+
+def test_refresh_all_builds_every_pack_and_the_site(built) -> None:
+    result, marts = built["result"], built["marts"]
+    assert result.success
+    checks = check_results(result)
+    assert checks["indicator_values:disclosure_audit"]
+    assert checks["indicator_values:indicator_value_schema_check"]
+    assert checks["core_tables:reference_integrity"]
+    assert all(passed for name, passed in checks.items() if name.endswith(":validation"))
+    for area in default_geography().areas.values():
+        folder = marts / area.grouping / area.area_id
+        assert (folder / "mart.duckdb").exists()
+        assert (folder / f"datapakke-{area.grouping}-{area.area_id}.xlsx").stat().st_size > 10_000
+        assert (folder / "charts" / "overview.png").exists()
+    assert (marts / "site" / "index.html").exists()
+    assert (marts / "warehouse.duckdb").exists()
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == EXPECTED_ASSETS
+
+
+def test_one_area_can_be_rebuilt_alone_and_the_old_pack_goes_to_history(built) -> None:
+    key = "klynge2022.nordjylland-midt"
+    folder = built["marts"] / "klynge2022" / "nordjylland-midt"
+    result = defs.resolve_job_def("build_area").execute_in_process(
+        instance=built["instance"], partition_key=key
+    )
+    assert result.success
+    events = result.get_asset_materialization_events()
+    pack_events = [e for e in events if e.asset_key.to_user_string() == "area_pack"]
+    assert [e.partition for e in pack_events] == [key]
+    metadata = pack_events[0].materialization.metadata
+    assert metadata["path"].value.endswith("datapakke-klynge2022-nordjylland-midt.xlsx")
+    assert "data:image/png;base64," in metadata["overview"].value
+    assert len(list((folder / "history").glob("*.xlsx"))) == 1
+
+
+def test_one_source_can_be_refreshed_alone(built) -> None:
+    from assets import raw
+
+    key = dg.AssetKey("raw_fod207_deaths")
+    result = dg.materialize(
+        [raw.raw_sources, *raw.defs.asset_checks],
+        selection=[key],
+        instance=built["instance"],
+        resources={"settings": DatapakkeSettings()},
+    )
+    assert result.success
+    assert {e.asset_key for e in result.get_asset_materialization_events()} == {key}
+    assert check_results(result) == {"raw_fod207_deaths:validation": True}
+
+
+def test_a_broken_source_fails_its_check_and_leaves_the_packs_in_place(built) -> None:
+    marts = built["marts"]
+    packs = sorted(marts.glob("*/*/datapakke-*.xlsx"))
+    before = {p: p.read_bytes() for p in packs}
+    folk1a = built["raw"] / "sample" / "statbank" / "FOLK1A.csv"
+    original = folk1a.read_bytes()
+    folk1a.write_bytes(b"<!DOCTYPE html><html><body>503 Service Unavailable</body></html>")
+    try:
+        result = defs.resolve_job_def("refresh_all").execute_in_process(
+            instance=built["instance"], tags=ALL_AREAS_TAGS, raise_on_error=False
+        )
+    finally:
+        folk1a.write_bytes(original)
+    checks = check_results(result)
+    assert checks["raw_folk1a_population:validation"] is False
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "area_pack" not in materialized and "indicator_values" not in materialized
+    assert {p: p.read_bytes() for p in packs} == before
+
+
+def test_webserver_starts_and_lists_the_assets(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-webserver"), "-m", "pipelines.definitions",
+         "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        query = json.dumps({"query": "{ assetNodes { assetKey { path } } }"}).encode()
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/graphql", data=query,
+                    headers={"Content-Type": "application/json"},
+                )  # fmt: skip
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    body = json.loads(response.read())
+                if body.get("data", {}).get("assetNodes"):
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "webserver did not answer within 120 s"
+            time.sleep(1)
+        names = {"/".join(node["assetKey"]["path"]) for node in body["data"]["assetNodes"]}
+        assert names == EXPECTED_ASSETS | FETCH_ASSETS
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_exploration_notebook_runs_against_a_built_mart(built, monkeypatch) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("DATAPAKKE_MARTS_DIR", str(built["marts"]))
+    notebook = nbformat.read(REPO_ROOT / "notebooks" / "01-explore-area-mart.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(REPO_ROOT)}}).execute()  # fmt: skip
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # the chart was drawn

@@ -1,0 +1,155 @@
+"""A small, realistic ``AreaPackData`` for testing charts, workbooks and the site without the pipeline.
+
+Values are random but shaped like the real thing: every indicator of the catalogue, members, the
+area, its region and Denmark, several periods, intervals around the value, some suppressed rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from datapakke.geography import default_geography
+from datapakke.mart.catalogue import catalogue_frame, load_catalogue
+from datapakke.publish.pack_data import AreaPackData, Member
+from datapakke.standard_population import AGE_BANDS
+
+PERIODS = [str(y) for y in range(2019, 2026)]
+
+
+def make_area_pack_data(
+    grouping: str = "klynge2022",
+    area_id: str = "hovedstaden-byen",
+    seed: int = 7,
+    is_synthetic: bool = True,
+) -> AreaPackData:
+    rng = np.random.default_rng(seed)
+    geo = default_geography()
+    area = geo.area(grouping, area_id)
+    members = [
+        Member(code, geo.municipalities[code].name, code in area.partial_members)
+        for code in area.members
+    ]
+    region_ids = sorted({geo.municipalities[m.code].region_area_id for m in members})
+    regions = [geo.area("region", rid) for rid in region_ids]
+    catalogue = catalogue_frame(load_catalogue())
+
+    units = [("member", "municipality", "", m.code, m.name) for m in members]
+    units.append(("area", "area", grouping, area_id, area.name))
+    units += [("region", "region", "region", r.area_id, r.name) for r in regions]
+    units.append(("country", "country", "", "DK", "Hele landet"))
+
+    rows = []
+    for ind in catalogue.itertuples():
+        base = rng.uniform(5, 80)
+        for role, level, grp, code, name in units:
+            for sex in ("T", "M", "K"):
+                for i, period in enumerate(PERIODS):
+                    denominator = float(rng.integers(2_000, 600_000))
+                    value = base * (1 + 0.02 * i) * rng.uniform(0.85, 1.15)
+                    half = value * rng.uniform(0.03, 0.2)
+                    suppressed = role == "member" and rng.random() < 0.04
+                    rows.append(
+                        {
+                            "indicator_id": ind.indicator_id,
+                            "role": role,
+                            "area_level": level,
+                            "grouping": grp,
+                            "area_code": code,
+                            "area_name": name,
+                            "period": period,
+                            "sex": sex,
+                            "numerator": np.nan
+                            if suppressed
+                            else round(value * denominator / 1000),
+                            "denominator": denominator,
+                            "value": np.nan if suppressed else value,
+                            "ci95_low": np.nan if suppressed else value - half,
+                            "ci95_high": np.nan if suppressed else value + half,
+                            "ci998_low": np.nan if suppressed else value - 1.6 * half,
+                            "ci998_high": np.nan if suppressed else value + 1.6 * half,
+                            "compared_to_area": "not_compared"
+                            if suppressed or role != "member"
+                            else rng.choice(["better", "similar", "worse"]),
+                            "compared_to_region": "not_compared"
+                            if suppressed
+                            else rng.choice(["better", "similar", "worse"]),
+                            "compared_to_national": "not_compared"
+                            if suppressed or role == "country"
+                            else rng.choice(["better", "similar", "worse", "higher", "lower"]),
+                            "trend": rng.choice(["increasing", "decreasing", "no_change"]),
+                            "trend_p_value": float(rng.uniform(0, 1)),
+                            "is_suppressed": suppressed,
+                            "value_note": "Skjult af diskretionshensyn" if suppressed else "",
+                        }
+                    )
+    values = pd.DataFrame(rows)
+
+    funnel_rows = []
+    for ind in catalogue.itertuples():
+        target = rng.uniform(5, 80)
+        for code, muni in geo.municipalities.items():
+            denominator = float(muni.approx_population)
+            value = target * rng.normal(1, 0.1)
+            suppressed = rng.random() < 0.03
+            funnel_rows.append(
+                {
+                    "indicator_id": ind.indicator_id,
+                    "period": PERIODS[-1],
+                    "area_code": code,
+                    "area_name": muni.name,
+                    "numerator": np.nan if suppressed else value * denominator / 1000,
+                    "denominator": denominator,
+                    "value": np.nan if suppressed else value,
+                    "is_member": code in area.members,
+                    "is_suppressed": suppressed,
+                }
+            )
+    population = pd.DataFrame(
+        [
+            {
+                "period": p,
+                "sex": s,
+                "age_band": band,
+                "population": float(rng.integers(500, 20_000)),
+            }
+            for p in PERIODS
+            for s in ("M", "K")
+            for band in AGE_BANDS
+        ]
+    )
+    sources = pd.DataFrame(
+        [
+            {
+                "source_id": "folk1a_population",
+                "title": "Befolkningen 1. i kvartalet (FOLK1A)",
+                "publisher": "Danmarks Statistik",
+                "file": "sample/statbank/FOLK1A.csv",
+                "sha256": "0" * 64,
+                "rows": 173_888,
+                "is_synthetic": is_synthetic,
+            }
+        ]
+    )
+    return AreaPackData(
+        grouping=grouping,
+        grouping_title=geo.grouping_titles[grouping],
+        area_id=area_id,
+        area_name=area.name,
+        members=members,
+        region_names=[r.name for r in regions],
+        membership_status=area.membership_status,
+        catalogue=catalogue,
+        values=values,
+        funnel=pd.DataFrame(funnel_rows),
+        population=population,
+        sources=sources,
+        is_synthetic=is_synthetic,
+        built_at=datetime(2026, 11, 22, 2, 30),
+        code_version="test",
+        notes=["København er med i to sundhedsklynger og vises i begge."]
+        if any(m.is_partial for m in members)
+        else [],
+    )
