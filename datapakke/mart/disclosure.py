@@ -36,11 +36,10 @@ shared; zeros and aggregates are last resorts; a final pass publishes unneeded c
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
 from scipy.optimize import linprog
 
@@ -536,54 +535,3 @@ def _ids(ids: list[str], mask: np.ndarray) -> list[str]:
 
 
 # ---------------------------------------------------------------- table helper
-def protect_frame(
-    frame: pd.DataFrame,
-    problem_cols: list[str],
-    cell_col: str,
-    count_col: str,
-    aggregates: Mapping[str, tuple[str, ...]],
-    threshold: int = 5,
-    zero_is_disclosive: bool = False,
-) -> pd.DataFrame:
-    """Protect a long table: one row per problem key × unit (base cell or aggregate id).
-
-    Units that are not aggregate keys are base cells; base cells an aggregate names but the
-    problem lacks are unknown (NaN). An aggregate row's own count is its published total (it
-    feeds the primary rule). Returns a copy with ``is_suppressed`` and ``suppression_reason``
-    ('primary', 'secondary' or '').
-    """
-    out = frame.copy()
-    flags = np.zeros(len(frame), dtype=bool)
-    reasons = np.full(len(frame), "", dtype=object)
-    member_cells = list(dict.fromkeys(c for parts in aggregates.values() for c in parts))
-    if problem_cols:
-        groups = frame.groupby(problem_cols, sort=False, dropna=False).indices.values()
-    else:
-        groups = [np.arange(len(frame))]
-    all_units = frame[cell_col].to_numpy()
-    all_counts = frame[count_col].to_numpy(dtype=float)
-    aggregate_map = dict(aggregates)
-    for positions in groups:
-        units = all_units[positions]
-        counts = all_counts[positions]
-        if len(set(units)) != len(units):
-            raise ValueError(f"duplicate {cell_col} values within one problem")
-        cells: dict[str, float] = dict.fromkeys(member_cells, math.nan)
-        totals: dict[str, float] = {}
-        for unit, count in zip(units, counts, strict=True):
-            if unit in aggregates:
-                if not math.isnan(count):
-                    totals[unit] = count
-            else:
-                cells[unit] = count
-        result = protect(
-            DisclosureProblem(cells=cells, aggregates=aggregate_map, totals=totals),
-            threshold=threshold,
-            zero_is_disclosive=zero_is_disclosive,
-        )
-        for position, unit in zip(positions, units, strict=True):
-            flags[position] = result.is_suppressed(unit)
-            reasons[position] = result.reason(unit)
-    out["is_suppressed"] = flags
-    out["suppression_reason"] = reasons
-    return out

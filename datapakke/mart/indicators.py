@@ -17,15 +17,15 @@ import pandas as pd
 
 from datapakke.geography import NATIONAL_CODE, NATIONAL_NAME, Geography
 from datapakke.mart import stats
-from datapakke.mart.catalogue import Indicator, MeasureRef
+from datapakke.mart.catalogue import METHOD_RULES, Indicator, MeasureRef
 from datapakke.mart.disclosure import DisclosureProblem, protect, recoverable_cells
+from datapakke.presentation import suppressed_text
 from datapakke.schemas import INDICATOR_VALUE_COLUMNS
-from datapakke.standard_population import ESP2013
+from datapakke.standard_population import AGE_BANDS, ESP2013
 
 UNIT_KEY = ["area_level", "grouping", "area_code"]
 # Source cells hidden by the source itself ('<5') count as this in aggregates, and say so.
 SOURCE_SUPPRESSED_IMPUTE = 2.5
-TREND_KIND = {"crude_rate": "rate", "proportion": "proportion"}
 
 
 def units_frame(geo: Geography) -> pd.DataFrame:
@@ -50,7 +50,7 @@ def units_frame(geo: Geography) -> pd.DataFrame:
 def _age_filter(min_age: int | None) -> str:
     if min_age is None:
         return "TRUE"
-    bands = [b for b in stats.AGE_BANDS if int(b.split("-")[0].rstrip("+")) >= min_age]
+    bands = [b for b in AGE_BANDS if int(b.split("-")[0].rstrip("+")) >= min_age]
     if min_age == 65:
         bands.append("65+")
     return "age_band IN (" + ", ".join(f"'{b}'" for b in bands) + ")"
@@ -446,7 +446,9 @@ def audit_published_counts(published: pd.DataFrame, units: pd.DataFrame) -> list
     return problems
 
 
-def _apply_protection(frame: pd.DataFrame, ind: Indicator, published: pd.DataFrame) -> pd.DataFrame:
+def _apply_protection(
+    frame: pd.DataFrame, ind: Indicator, published: pd.DataFrame, threshold: int
+) -> pd.DataFrame:
     keys = [*UNIT_KEY, "period", "sex"]
     hidden = pd.Series(False, index=frame.index)
     for ref, column in ((ind.numerator, "numerator"), (ind.denominator, "denominator")):
@@ -459,7 +461,7 @@ def _apply_protection(frame: pd.DataFrame, ind: Indicator, published: pd.DataFra
         hidden |= flags
     frame["is_suppressed"] = hidden.to_numpy()
     frame.loc[hidden, ["value", "ci95_low", "ci95_high", "ci998_low", "ci998_high"]] = np.nan
-    frame.loc[hidden, "value_note"] = "Skjult af diskretionshensyn (<5)."
+    frame.loc[hidden, "value_note"] = f"Skjult af diskretionshensyn ({suppressed_text(threshold)})."
     return frame
 
 
@@ -508,7 +510,7 @@ def _trend(frame: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
     usable = frame[~frame["is_suppressed"] & frame["value"].notna()]
     periods = sorted(usable["period"].unique())[-5:]
     usable = usable[usable["period"].isin(periods)]
-    kind = TREND_KIND.get(ind.method, "value")
+    kind = METHOD_RULES[ind.method].statistic or "value"
     events = "numerator" if kind != "value" else "value"
     trend = stats.trend_test(
         usable,
@@ -527,7 +529,7 @@ def _trend(frame: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
 
 
 def indicator_frames(
-    inputs: EngineInputs, indicators: list[Indicator], published: pd.DataFrame
+    inputs: EngineInputs, indicators: list[Indicator], published: pd.DataFrame, threshold: int
 ) -> list[pd.DataFrame]:
     """One protected frame per indicator; each is independent, so they can be made in parallel."""
     names = _unit_names(inputs.units)
@@ -535,7 +537,7 @@ def indicator_frames(
     for ind in indicators:
         frame = compute_indicator(ind, inputs)
         frame = frame.merge(names, on=UNIT_KEY, how="left")
-        frame = _apply_protection(frame, ind, published)
+        frame = _apply_protection(frame, ind, published, threshold)
         frame = _compare(frame, ind)
         frame = _trend(frame, ind)
         frames.append(frame.reindex(columns=INDICATOR_VALUE_COLUMNS))

@@ -9,7 +9,7 @@ import pandas as pd
 
 from datapakke.config import Settings, get_settings
 from datapakke.geography import Geography, default_geography
-from datapakke.mart.catalogue import Indicator, catalogue_frame, load_catalogue
+from datapakke.mart.catalogue import METHOD_RULES, Indicator, catalogue_frame, load_catalogue
 from datapakke.mart.indicators import (
     EngineInputs,
     audit_published_counts,
@@ -57,7 +57,12 @@ def build_indicator_values(
         published = published_counts(inputs, catalogue, settings.suppression_threshold)
     with watch("indicators"):
         shares = _shares_by_cost(catalogue, workers)
-        frames = map_forked(_indicator_share, (inputs, published), shares, len(shares))
+        frames = map_forked(
+            _indicator_share,
+            (inputs, published, settings.suppression_threshold),
+            shares,
+            len(shares),
+        )
         values = combine_indicator_values(list(chain.from_iterable(frames)))
     with connect(settings.warehouse_path) as con, watch("write mart tables"):
         replace_table(con, "mart.indicator_value", values)
@@ -110,23 +115,19 @@ def check_indicator_schema(values: pd.DataFrame) -> str:
     return ""
 
 
-# Age-standardised rates cost several times a crude rate (every age band of every unit).
-_METHOD_COST = {"dsr": 6.0, "survey": 2.0}
-
-
 def _shares_by_cost(catalogue: list[Indicator], workers: int) -> list[list[Indicator]]:
     """Indicators split into ``workers`` shares of about equal cost (largest first)."""
     shares: list[list[Indicator]] = [[] for _ in range(max(1, workers))]
     load = [0.0] * len(shares)
-    for ind in sorted(catalogue, key=lambda i: -_METHOD_COST.get(i.method, 1.0)):
+    for ind in sorted(catalogue, key=lambda i: -METHOD_RULES[i.method].cost):
         lightest = load.index(min(load))
         shares[lightest].append(ind)
-        load[lightest] += _METHOD_COST.get(ind.method, 1.0)
+        load[lightest] += METHOD_RULES[ind.method].cost
     return [share for share in shares if share]
 
 
 def _indicator_share(
-    shared: tuple[EngineInputs, pd.DataFrame], share: list[Indicator]
+    shared: tuple[EngineInputs, pd.DataFrame, int], share: list[Indicator]
 ) -> list[pd.DataFrame]:
-    inputs, published = shared
-    return indicator_frames(inputs, share, published)
+    inputs, published, threshold = shared
+    return indicator_frames(inputs, share, published, threshold)

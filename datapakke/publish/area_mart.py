@@ -9,7 +9,6 @@ the previous one in place. Packs and charts read these files, never the warehous
 
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from datapakke.atomic import atomic_path
 from datapakke.config import REPO_ROOT, Settings
 from datapakke.geography import NATIONAL_CODE, Area, Geography
 from datapakke.mart import stats
@@ -32,8 +32,6 @@ from datapakke.publish.pack_data import (
 )
 from datapakke.schemas import AREA_VALUE_COLUMNS
 from datapakke.warehouse import connect
-
-MART_FILE = "mart.duckdb"
 
 
 def code_version() -> str:
@@ -154,11 +152,6 @@ def write_area_mart(
     version: str,
 ) -> Path:
     """Write ``mart.duckdb`` for one area atomically (temp file in the same folder, then rename)."""
-    folder = settings.area_dir(area.grouping, area.area_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / MART_FILE
-    temp = folder / f".{MART_FILE}.tmp-{os.getpid()}"
-    temp.unlink(missing_ok=True)
     is_synthetic = bool(tables["source"]["is_synthetic"].any())
     info = pd.DataFrame(
         [
@@ -186,7 +179,8 @@ def write_area_mart(
             for code in area.members
         ]
     )
-    try:
+    target = settings.area_outputs(area.grouping, area.area_id).mart
+    with atomic_path(target) as temp:
         con = duckdb.connect(str(temp), config={"threads": 1})
         try:
             for name, frame in {**tables, "area": info, "member": members}.items():
@@ -196,9 +190,6 @@ def write_area_mart(
             con.execute("CHECKPOINT")
         finally:
             con.close()
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
     return target
 
 

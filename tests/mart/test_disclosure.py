@@ -14,7 +14,6 @@ import random
 from fractions import Fraction
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,7 +25,6 @@ from datapakke.mart.disclosure import (
     DisclosureResult,
     _null_space,
     protect,
-    protect_frame,
     recoverable_cells,
 )
 
@@ -547,57 +545,3 @@ def test_real_geography_by_sex_is_safe(seed: int) -> None:
     assert recoverable_cells(problem, result.suppressed_cells, result.suppressed_aggregates) == []
     view = published_view(problem, result)
     assert recoverable_cells(view, result.suppressed_cells, result.suppressed_aggregates) == []
-
-
-# ---------------------------------------------------------------- protect_frame
-def test_protect_frame_flags_every_unit_per_problem() -> None:
-    aggregates = {
-        "101|T": ("101|M", "101|K"),
-        "102|T": ("102|M", "102|K"),
-        "A|M": ("101|M", "102|M"),
-        "A|K": ("101|K", "102|K"),
-        "A|T": ("101|M", "101|K", "102|M", "102|K"),
-    }
-    rows = []
-    for period, counts in {
-        "2023": {"101|M": 2, "101|K": 30, "102|M": 40, "102|K": 45},
-        "2024": {"101|M": 20, "101|K": 30, "102|M": 40, "102|K": 45},
-        "2025": {"101|M": 1, "101|K": 1, "102|M": 0, "102|K": 1},
-    }.items():
-        for unit, count in counts.items():
-            rows.append((period, "deaths", unit, float(count)))
-        for agg, members in aggregates.items():
-            rows.append((period, "deaths", agg, float(sum(counts[m] for m in members))))
-    frame = pd.DataFrame(rows, columns=["period", "measure", "unit", "n"]).sample(
-        frac=1.0, random_state=3
-    )
-    out = protect_frame(frame, ["period", "measure"], "unit", "n", aggregates)
-    assert list(out.index) == list(frame.index)
-    assert out["is_suppressed"].dtype == bool
-    flags = out.set_index(["period", "unit"])
-    assert flags.loc[("2023", "101|M"), "suppression_reason"] == "primary"
-    assert not flags.loc[("2024", "101|M"), "is_suppressed"]
-    assert not flags.xs("2024")["is_suppressed"].any()
-    assert flags.loc[("2025", "A|T"), "suppression_reason"] == "primary"  # total 3
-    assert not flags.loc[("2025", "102|M"), "is_suppressed"]  # zero
-    assert set(flags.xs("2023").query("is_suppressed")["suppression_reason"]) <= {
-        "primary",
-        "secondary",
-    }
-    for period, group in out.groupby("period"):
-        cells = {
-            u: n for u, n in zip(group["unit"], group["n"], strict=True) if u not in aggregates
-        }
-        problem = DisclosureProblem(cells=cells, aggregates=aggregates)
-        hidden = set(group.loc[group["is_suppressed"], "unit"])
-        assert attack(problem, hidden & set(cells), hidden & set(aggregates)) == {}, period
-
-
-def test_protect_frame_uses_the_published_aggregate_count_and_rejects_duplicates() -> None:
-    aggregates = {"A": ("a", "b")}
-    frame = pd.DataFrame({"unit": ["a", "b", "A"], "n": [0.0, 0.0, 3.0]})
-    out = protect_frame(frame, [], "unit", "n", aggregates)
-    assert out.set_index("unit").loc["A", "suppression_reason"] == "primary"
-    assert out["is_suppressed"].sum() >= 2  # a member is hidden too
-    with pytest.raises(ValueError, match="duplicate"):
-        protect_frame(pd.concat([frame, frame]), [], "unit", "n", aggregates)

@@ -16,7 +16,7 @@ from datapakke.mart.indicators import (
     published_counts,
     units_frame,
 )
-from datapakke.standard_population import ESP2013
+from datapakke.standard_population import AGE_BANDS, ESP2013
 
 GEO = default_geography()
 UNITS = units_frame(GEO)
@@ -88,7 +88,7 @@ def test_dsr_below_ten_events_is_not_shown() -> None:
     rows_x, rows_n = [], []
     for code in CODES:
         for sex in ("M", "K", "T"):
-            for band in stats.AGE_BANDS:
+            for band in AGE_BANDS:
                 events = 0.0 if code == "825" else 5.0  # Læsø: no deaths at all
                 rows_x.append((code, "2024", sex, band, events * (2 if sex == "T" else 1), False))
                 rows_n.append((code, "2024", sex, band, 1000.0 * (2 if sex == "T" else 1), False))
