@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +74,11 @@ class AreaOutputs:
     def history_stamp(self, name: str) -> datetime | None:
         """The build time (UTC) in a history file's name; None for any other file."""
         match = re.fullmatch(re.escape(self.stem) + r"-(\d{8}T\d{6})\.xlsx", name)
-        return datetime.strptime(match.group(1), HISTORY_STAMP_FORMAT) if match else None
+        try:
+            stamp = datetime.strptime(match.group(1), HISTORY_STAMP_FORMAT) if match else None
+        except ValueError:  # stamp-shaped but impossible, e.g. month 13: not one of ours
+            return None
+        return stamp.replace(tzinfo=UTC) if stamp else None
 
     @property
     def site_folder(self) -> PurePosixPath:

@@ -8,6 +8,7 @@ import dataclasses
 import io
 import shutil
 import subprocess
+import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -22,8 +23,10 @@ import pytest
 
 from datapakke.config import get_settings
 from datapakke.geography import Geography, default_geography
-from datapakke.presentation import SYNTHETIC_BANNER_DA
+from datapakke.presentation import MEMBERSHIP_STATUS_HELP_DA, SYNTHETIC_BANNER_DA
 from datapakke.publish import site
+from datapakke.publish.site import build
+from datapakke.publish.site.page import XLSX_MIME, format_datetime_da, format_size_da
 
 BUILT_AT = datetime(2026, 11, 22, 1, 30, tzinfo=UTC)  # 02:30 in Copenhagen (CET)
 HISTORY_STAMPS = ["20261101T013000", "20261115T013000", "20261008T120500"]
@@ -129,6 +132,8 @@ def make_marts(root: Path, geo: Geography) -> None:
     for stamp in HISTORY_STAMPS:
         (history / f"datapakke-{RICH[0]}-{RICH[1]}-{stamp}.xlsx").write_bytes(xlsx)
     (history / "notes.txt").write_text("not a pack")  # ignored: not a stamped pack name
+    # ignored: shaped like a stamp, but there is no 13th month
+    (history / f"datapakke-{RICH[0]}-{RICH[1]}-20261301T000000.xlsx").write_bytes(xlsx)
 
 
 def set_synthetic(root: Path, value: bool, only: tuple[str, str] | None = None) -> None:
@@ -223,18 +228,18 @@ def _get(url: str) -> tuple[bytes, str]:
 
 
 def test_danish_sizes() -> None:
-    assert site.format_size_da(812) == "812 byte"
-    assert site.format_size_da(5_427) == "5,3 kB"
-    assert site.format_size_da(48 * 1024) == "48 kB"
-    assert site.format_size_da(1_258_291) == "1,2 MB"
-    assert site.format_size_da(15 * 1024 * 1024) == "15,0 MB"
+    assert format_size_da(812) == "812 byte"
+    assert format_size_da(5_427) == "5,3 kB"
+    assert format_size_da(48 * 1024) == "48 kB"
+    assert format_size_da(1_258_291) == "1,2 MB"
+    assert format_size_da(15 * 1024 * 1024) == "15,0 MB"
 
 
 def test_danish_dates_in_copenhagen_time() -> None:
-    assert site.format_datetime_da(BUILT_AT) == "22. november 2026 kl. 02:30"
+    assert format_datetime_da(BUILT_AT) == "22. november 2026 kl. 02:30"
     summer = datetime(2026, 7, 3, 22, 5, tzinfo=UTC)  # CEST: next day 00:05
-    assert site.format_datetime_da(summer) == "4. juli 2026 kl. 00:05"
-    assert site.format_datetime_da(datetime(2026, 5, 1, 8, 0)) == "1. maj 2026 kl. 10:00"
+    assert format_datetime_da(summer) == "4. juli 2026 kl. 00:05"
+    assert format_datetime_da(datetime(2026, 5, 1, 8, 0)) == "1. maj 2026 kl. 10:00"
 
 
 # --------------------------------------------------------------------------- the page
@@ -290,7 +295,9 @@ def test_card_shows_members_status_size_date_history_and_thumbnail(full: Built) 
     assert "1,2 MB" in _card(full.page, *BIG)
     proxy = [a for a in default_geography().areas.values() if a.membership_status == "proxy"]
     for area in proxy:
-        assert "Skønnet medlemskab" in _card(full.page, area.grouping, area.area_id)
+        card = _card(full.page, area.grouping, area.area_id)
+        assert "Skønnet medlemskab" in card
+        assert f'title="{MEMBERSHIP_STATUS_HELP_DA["proxy"]}"' in card  # the pack's wording
 
 
 def test_thumbnail_is_small(full: Built) -> None:
@@ -298,7 +305,7 @@ def test_thumbnail_is_small(full: Built) -> None:
 
     folder = full.site_dir / "packs" / RICH[0] / RICH[1]
     with Image.open(folder / "overview-lille.png") as image:
-        assert image.width <= site.THUMBNAIL_WIDTH
+        assert image.width <= build.THUMBNAIL_WIDTH
     assert (folder / "overview.png").read_bytes() == (
         full.marts / RICH[0] / RICH[1] / "charts" / "overview.png"
     ).read_bytes()
@@ -388,7 +395,7 @@ def test_every_text_is_escaped(marts: Path) -> None:
 @pytest.mark.parametrize("bad_id", ["../../evil", "..", "a/b", "Bornholm", "", "x.y", "a\\b"])
 def test_unsafe_ids_are_refused(bad_id: str) -> None:
     with pytest.raises(ValueError, match="unsafe id"):
-        site.check_id(bad_id)
+        build.check_id(bad_id)
 
 
 def test_build_refuses_an_area_id_that_would_escape(marts: Path) -> None:
@@ -410,10 +417,10 @@ def test_safe_site_path_refuses_escapes(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (root / "link").symlink_to(outside)
-    assert site.safe_site_path(root, "packs", "a-b", "x.xlsx") == root / "packs" / "a-b" / "x.xlsx"
+    assert build.safe_site_path(root, "packs", "a-b", "x.xlsx") == root / "packs" / "a-b" / "x.xlsx"
     for parts in [("..", "x"), ("packs", "..", "..", "x"), ("/etc",), ("link", "x.xlsx"), ()]:
         with pytest.raises(ValueError):
-            site.safe_site_path(root, *parts)
+            build.safe_site_path(root, *parts)
 
 
 def test_symlinked_packs_are_not_published(marts: Path, tmp_path: Path) -> None:
@@ -448,7 +455,7 @@ def test_failed_rebuild_leaves_the_old_site(
             raise OSError("disk full")
         return real_copy(src, dst)
 
-    monkeypatch.setattr(site.shutil, "copyfile", copy_then_fail)
+    monkeypatch.setattr(build.shutil, "copyfile", copy_then_fail)
     (marts / RICH[0] / RICH[1] / f"datapakke-{RICH[0]}-{RICH[1]}.xlsx").write_bytes(b"new")
     with pytest.raises(OSError, match="disk full"):  # raised in a worker, or here
         site.build_site(geo=small_geo(), workers=workers)
@@ -461,14 +468,14 @@ def test_failed_rebuild_leaves_the_old_site(
 def test_failed_swap_puts_the_old_site_back(marts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     site_dir = site.build_site(geo=small_geo()).parent
     before = _files(site_dir)
-    real_rename = site.os.rename
+    real_rename = build.os.rename
 
     def new_site_cannot_move_in(src: object, dst: object) -> None:
         if Path(str(src)).name.startswith(".site.new-"):
             raise OSError("rename failed")
         real_rename(src, dst)
 
-    monkeypatch.setattr(site.os, "rename", new_site_cannot_move_in)
+    monkeypatch.setattr(build.os, "rename", new_site_cannot_move_in)
     with pytest.raises(OSError, match="rename failed"):
         site.build_site(geo=small_geo())
     monkeypatch.undo()
@@ -508,17 +515,27 @@ def test_serve_page_and_pack_over_http(full: Built) -> None:
         body, content_type = _get(urljoin(base, href))
     original = full.marts / RICH[0] / RICH[1] / f"datapakke-{RICH[0]}-{RICH[1]}.xlsx"
     assert body == original.read_bytes()
-    assert content_type == site.XLSX_MIME
+    assert content_type == XLSX_MIME
 
 
 def test_main_builds_or_serves(marts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(site, "default_geography", small_geo)
+    monkeypatch.setattr(build, "default_geography", small_geo)
     assert site.main([]) == 0
     assert (get_settings().site_dir / "index.html").is_file()
     served: list[int] = []
     monkeypatch.setattr(site, "serve", lambda port=8000, directory=None: served.append(port))
     assert site.main(["--serve", "--port", "8123"]) == 0
     assert served == [8123]
+
+
+def test_runs_as_a_module() -> None:
+    """``make serve`` runs ``python -m datapakke.publish.site --serve``."""
+    done = subprocess.run(
+        [sys.executable, "-m", "datapakke.publish.site", "--help"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "--serve" in done.stdout and not done.stderr
 
 
 # --------------------------------------------------------------------------- a real browser
@@ -565,7 +582,7 @@ def test_chromium_renders_the_page_and_its_pack_link_downloads(full: Built, tmp_
         assert len(links.downloads) == 42 + len(HISTORY_STAMPS)
         href = next(h for h in links.downloads if h.endswith(f"{RICH[1]}.xlsx"))
         body, content_type = _get(urljoin(base, href))
-    assert content_type == site.XLSX_MIME
+    assert content_type == XLSX_MIME
     book = load_workbook(io.BytesIO(body), read_only=True)
     try:
         assert book.sheetnames == ["Forside"]
@@ -601,6 +618,6 @@ def test_a_rebuild_makes_thumbnails_only_for_charts_that_changed(
         image.convert("RGB").resize((300, 200)).save(chart, format="PNG")
     site.build_site(geo=small_geo(), workers=1)
     assert scaled == [(300, 200)]  # only the changed chart was scaled again
-    small = site_dir / "packs" / RICH[0] / RICH[1] / site.THUMBNAIL_FILE
+    small = site_dir / "packs" / RICH[0] / RICH[1] / build.THUMBNAIL_FILE
     with Image.open(small) as image:
         assert image.size == (300, 200)  # the thumbnail follows the new chart

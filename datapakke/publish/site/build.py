@@ -1,0 +1,299 @@
+"""Building the site folder: copies of each area's packs and overview, then an atomic swap.
+
+A server rooted at ``site/`` cannot reach ``../klynge2022/…``, so the page links to copies
+under each area's :attr:`~datapakke.config.AreaOutputs.site_folder`. Every path is built from
+validated geography ids and checked to stay inside the site folder. The site is built in a
+temporary folder beside ``site/`` and swapped in with renames, so a reader never sees half a
+site and a failed build leaves the previous one in place (which is why single files inside the
+temporary folder need no atomic writes of their own).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path, PurePosixPath
+
+from datapakke.config import AreaOutputs, Settings, get_settings
+from datapakke.geography import Area, Geography, default_geography
+from datapakke.parallel import map_in_pool
+from datapakke.publish.site.page import AreaEntry, PackLink, Thumbnail, render_page
+
+log = logging.getLogger(__name__)
+
+OVERVIEW_CHART = "overview"  # the chart shown as each area's picture
+THUMBNAIL_FILE = "overview-lille.png"
+THUMBNAIL_WIDTH = 480
+_SAFE_ID = re.compile(r"[a-z0-9-]+")
+_SAFE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*(\.[a-z0-9]+)?")
+
+
+# --------------------------------------------------------------------------- safe paths
+
+
+def check_id(value: str) -> str:
+    """A grouping or area id that is safe as one path segment; anything else is refused."""
+    if not isinstance(value, str) or not _SAFE_ID.fullmatch(value):
+        raise ValueError(f"unsafe id {value!r}: ids must match [a-z0-9-]+")
+    return value
+
+
+def safe_site_path(root: Path, *parts: str) -> Path:
+    """``root/parts…`` if every part is a plain name and the result resolves inside ``root``.
+
+    The one gate every file written into the site goes through, so neither a bad id nor a
+    symlink can make the build write (or the page link) outside the site folder.
+    """
+    for part in parts:
+        if not isinstance(part, str) or not _SAFE_PART.fullmatch(part):
+            raise ValueError(f"unsafe path part {part!r} under {root}")
+    base = root.resolve()
+    path = root.joinpath(*parts)
+    if not path.resolve().is_relative_to(base) or path.resolve() == base:
+        raise ValueError(f"{path} resolves outside the site folder {root}")
+    return path
+
+
+def _is_plain_file(path: Path) -> bool:
+    """A regular file, not a symlink: the site never publishes what a link points at."""
+    return path.is_file() and not path.is_symlink()
+
+
+# --------------------------------------------------------------------------- one area
+
+
+@dataclass(frozen=True)
+class MartInfo:
+    """What the page needs from one area's ``mart.duckdb``."""
+
+    is_synthetic: bool
+    built_at: datetime | None
+    publishers: tuple[str, ...]
+
+
+_UNREADABLE = MartInfo(is_synthetic=True, built_at=None, publishers=())
+
+
+def read_mart_info(path: Path) -> MartInfo | None:
+    """``is_synthetic``, ``built_at`` and publishers from the mart, read-only and closed after.
+
+    None when there is no mart. An unreadable mart is reported as synthetic: the page would
+    rather warn once too often than present invented numbers as real.
+    """
+    if not path.is_file():
+        return None
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        log.warning("cannot open %s (%s); treating its pack as synthetic", path, exc)
+        return _UNREADABLE
+    try:
+        row = con.execute("SELECT is_synthetic, epoch(built_at) FROM area LIMIT 1").fetchone()
+        try:  # the pack's sources, when the mart carries them (older marts may not)
+            publishers = tuple(
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT publisher FROM source WHERE trim(publisher) <> '' ORDER BY 1"
+                ).fetchall()
+            )
+        except duckdb.CatalogException:
+            publishers = ()
+    except duckdb.Error as exc:
+        log.warning("cannot read %s (%s); treating its pack as synthetic", path, exc)
+        return _UNREADABLE
+    finally:
+        con.close()
+    if row is None:
+        return MartInfo(is_synthetic=True, built_at=None, publishers=publishers)
+    is_synthetic = True if row[0] is None else bool(row[0])
+    built_at = None if row[1] is None else datetime.fromtimestamp(float(row[1]), UTC)
+    return MartInfo(is_synthetic=is_synthetic, built_at=built_at, publishers=publishers)
+
+
+def _copy_pack(source: Path, outputs: AreaOutputs, site_root: Path, built_at: datetime) -> PackLink:
+    """Copy a pack to the same place under the area's site folder as under its mart folder."""
+    path = outputs.site_folder.joinpath(*source.relative_to(outputs.folder).parts)
+    target = safe_site_path(site_root, *path.parts)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return PackLink(path, target.stat().st_size, built_at)
+
+
+def _publish_latest(
+    outputs: AreaOutputs, mart: MartInfo | None, site_root: Path
+) -> PackLink | None:
+    """The latest pack, dated by the mart's ``built_at`` (the file's time if the mart has none)."""
+    if not _is_plain_file(outputs.pack):
+        return None
+    built_at = (mart.built_at if mart else None) or datetime.fromtimestamp(
+        outputs.pack.stat().st_mtime, UTC
+    )
+    return _copy_pack(outputs.pack, outputs, site_root, built_at)
+
+
+def _publish_history(outputs: AreaOutputs, site_root: Path) -> tuple[PackLink, ...]:
+    """Copies of the earlier packs, newest first; other files in ``history/`` are left out."""
+    if not outputs.history_dir.is_dir():
+        return ()
+    found: list[tuple[datetime, Path]] = []
+    for path in outputs.history_dir.iterdir():
+        moment = outputs.history_stamp(path.name)
+        if moment is not None and _is_plain_file(path):
+            found.append((moment, path))
+    found.sort(key=lambda item: item[0], reverse=True)
+    return tuple(_copy_pack(path, outputs, site_root, moment) for moment, path in found)
+
+
+def _same_chart_before(
+    chart: Path, previous_root: Path, full: PurePosixPath, small: PurePosixPath
+) -> bool:
+    """Whether the previous site holds the same overview chart, byte for byte, and its thumbnail."""
+    try:
+        old_chart = safe_site_path(previous_root, *full.parts)
+        old_small = safe_site_path(previous_root, *small.parts)
+    except ValueError:
+        return False
+    return (
+        _is_plain_file(old_chart)
+        and _is_plain_file(old_small)
+        and old_chart.stat().st_size == chart.stat().st_size
+        and old_chart.read_bytes() == chart.read_bytes()
+    )
+
+
+def _write_thumbnail(
+    chart: Path, folder: PurePosixPath, site_root: Path, previous_root: Path
+) -> Thumbnail | None:
+    """Copy the overview chart and a small version of it; a broken PNG only loses the picture.
+
+    The small version is taken over from the previous site when the chart has not changed
+    (scaling and encoding it is most of the page's build time, and most areas are unchanged
+    after a one-area rebuild).
+    """
+    full_path, small_path = folder / chart.name, folder / THUMBNAIL_FILE
+    full = safe_site_path(site_root, *full_path.parts)
+    small = safe_site_path(site_root, *small_path.parts)
+    full.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(chart, full)
+    try:
+        from PIL import Image
+    except ImportError:
+        shutil.copyfile(chart, small)
+        return Thumbnail(small_path, full_path, None, None)
+    try:
+        if _same_chart_before(full, previous_root, full_path, small_path):
+            shutil.copyfile(safe_site_path(previous_root, *small_path.parts), small)
+            with Image.open(small) as image:  # reads the header only
+                width, height = image.size
+        else:
+            with Image.open(full) as image:
+                image.thumbnail((THUMBNAIL_WIDTH, THUMBNAIL_WIDTH * 2))
+                image.save(small, format="PNG")
+                width, height = image.size
+    except (OSError, ValueError) as exc:
+        log.warning("cannot make a thumbnail of %s (%s); the page shows no picture", chart, exc)
+        small.unlink(missing_ok=True)
+        return None
+    return Thumbnail(small_path, full_path, width, height)
+
+
+def publish_area(settings: Settings, area: Area, site_root: Path) -> AreaEntry:
+    """Copy one area's latest pack, history and overview into ``site_root`` and describe them."""
+    outputs = settings.area_outputs(check_id(area.grouping), check_id(area.area_id))
+    mart = read_mart_info(outputs.mart)
+    latest = _publish_latest(outputs, mart, site_root)
+    history = _publish_history(outputs, site_root)
+    chart = outputs.chart(OVERVIEW_CHART)
+    thumbnail = (
+        _write_thumbnail(chart, outputs.site_folder, site_root, settings.site_dir)
+        if _is_plain_file(chart)
+        else None
+    )
+    if latest is None:  # no pack: nothing to warn about, no sources to name
+        return AreaEntry(area, latest, history, thumbnail, is_synthetic=None)
+    is_synthetic = True if mart is None else mart.is_synthetic
+    publishers = mart.publishers if mart else ()
+    return AreaEntry(area, latest, history, thumbnail, is_synthetic, publishers)
+
+
+# --------------------------------------------------------------------------- build and swap
+
+
+@contextlib.contextmanager
+def _swap_lock(parent: Path) -> Iterator[None]:
+    """One swap at a time, so two builds (Dagster and ``make run``) cannot interleave renames."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: renames are still each atomic
+        yield
+        return
+    with (parent / ".site.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _swap_in(staging: Path, site_dir: Path) -> None:
+    """Rename the old site away, the new one in, then delete the old; put it back on failure."""
+    parent = site_dir.parent
+    old: Path | None = None
+    with _swap_lock(parent):
+        for leftover in parent.glob(".site.old-*"):  # from a swap that crashed before cleanup
+            shutil.rmtree(leftover, ignore_errors=True)
+        for leftover in parent.glob(".site.new-*"):  # abandoned builds (not a running one)
+            with contextlib.suppress(OSError):
+                if leftover != staging and time.time() - leftover.stat().st_mtime > 86_400:
+                    shutil.rmtree(leftover, ignore_errors=True)
+        if site_dir.exists() or site_dir.is_symlink():
+            old = parent / f".site.old-{uuid.uuid4().hex}"
+            os.rename(site_dir, old)
+        try:
+            os.rename(staging, site_dir)
+        except BaseException:
+            if old is not None:
+                os.rename(old, site_dir)
+            raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build_site(
+    settings: Settings | None = None, geo: Geography | None = None, workers: int = 2
+) -> Path:
+    """Build ``site_dir/index.html`` with copies of what it links; returns the page's path.
+
+    The areas are copied and their thumbnails made by ``workers`` processes side by side.
+    """
+    settings = settings or get_settings()
+    geo = geo or default_geography()
+    site_dir = settings.site_dir
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".site.new-", dir=site_dir.parent))
+    try:
+        staging.chmod(0o755)  # mkdtemp makes it private; the site is for everyone who can read it
+        areas = [area for grouping in geo.groupings for area in geo.areas_of_grouping(grouping)]
+        published = map_in_pool(partial(publish_area, settings, site_root=staging), areas, workers)
+        entries: dict[str, list[AreaEntry]] = {check_id(g): [] for g in geo.groupings}
+        for area, entry in zip(areas, published, strict=True):
+            entries[area.grouping].append(entry)
+        page = render_page(geo, entries, datetime.now(UTC), settings)
+        (staging / "index.html").write_text(page, encoding="utf-8")
+        _swap_in(staging, site_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return site_dir / "index.html"
