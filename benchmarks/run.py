@@ -185,7 +185,7 @@ def one_area(work: Path) -> dict[str, object]:
     )  # fmt: skip
     fresh_s = time.perf_counter() - started
 
-    pack = load_area_pack_data(settings.area_dir(grouping, area_id) / "mart.duckdb")
+    pack = load_area_pack_data(settings.area_outputs(grouping, area_id).mart)
     ids = list(pack.catalogue["indicator_id"])
     kinds: dict[str, Callable[[str], object]] = {
         "indicator figure (trend + comparison + funnel)": lambda i: charts.indicator_figure(

@@ -77,13 +77,13 @@ def build_area_pack(area_key: str, settings: Settings | None = None) -> PackRepo
     from datapakke.publish.workbook import publish_pack
 
     settings = settings or get_settings()
-    grouping, _, area_id = area_key.partition(".")
-    folder = settings.area_dir(grouping, area_id)
-    pack = load_area_pack_data(folder / "mart.duckdb")
+    area = default_geography().area_by_partition_key(area_key)
+    outputs = settings.area_outputs(area.grouping, area.area_id)
+    pack = load_area_pack_data(outputs.mart)
     started = time.perf_counter()
-    charts = render_area_charts(pack, folder / "charts")
+    charts = render_area_charts(pack, outputs.charts_dir)
     charted = time.perf_counter()
-    path = publish_pack(pack, charts, folder, settings.history_keep)
+    path = publish_pack(pack, charts, outputs, settings.history_keep)
     written = time.perf_counter()
     return PackReport(
         area_key, path, charts, path.stat().st_size, charted - started, written - charted

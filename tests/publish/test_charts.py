@@ -1,6 +1,6 @@
-"""The charts: what each figure draws, that hidden numbers stay hidden (gaps, '<5', never 0),
-the synthetic watermark, colours from the palette, funnel limits from ``stats``, readable print
-sizes, no cut-off text, atomic PNG writes, and a light import."""
+"""The charts: what each figure draws, that hidden numbers stay hidden (gaps, '<threshold', never
+0), the synthetic watermark, colours from the palette, funnel limits from ``stats``, readable
+print sizes, no cut-off text, atomic PNG writes, and a light import."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
@@ -20,13 +19,11 @@ from PIL import Image
 
 from datapakke.config import REPO_ROOT
 from datapakke.mart import stats
-from datapakke.presentation import (
-    COMPARISON_COLOURS,
-    SUPPRESSED_TEXT,
-    SYNTHETIC_WATERMARK_DA,
-    THEME_ORDER,
-)
+from datapakke.presentation import COMPARISON_COLOURS, SYNTHETIC_WATERMARK_DA, THEME_ORDER
 from datapakke.publish import charts
+from datapakke.publish.charts import png
+from datapakke.publish.charts.axis import tick_labels
+from datapakke.publish.charts.canvas import spread
 from datapakke.publish.pack_data import AreaPackData
 from tests.publish.pack_fixture import make_area_pack_data
 
@@ -75,6 +72,23 @@ def _text_artists(fig: Figure) -> list:
 
 def _texts(fig: Figure, gid: str | None = None) -> list[str]:
     return [t.get_text() for t in _text_artists(fig) if gid is None or t.get_gid() == gid]
+
+
+def _overview_row(fig: Figure, title: str) -> dict[str | None, list[str]]:
+    """The overview's texts on the row of the indicator titled ``title``, grouped by gid."""
+    (row,) = [
+        t for t in _text_artists(fig) if t.get_gid() == "overview-title" and t.get_text() == title
+    ]
+    y = row.get_position()[1]
+    texts: dict[str | None, list[str]] = {}
+    for t in _text_artists(fig):
+        if hasattr(t, "get_position") and t.get_position()[1] == y:
+            texts.setdefault(t.get_gid(), []).append(t.get_text())
+    return texts
+
+
+def _title(pack: AreaPackData, indicator_id: str) -> str:
+    return pack.catalogue.set_index("indicator_id").loc[indicator_id, "title_da"]
 
 
 def _members_in_chart_order(pack: AreaPackData) -> list[str]:
@@ -138,8 +152,8 @@ def test_comparison_chart_bars_whiskers_benchmarks_and_suppressed_members(
     shown = members[~members["is_suppressed"]]
     bars = [b for c in COMPARISON_COLOURS for b in _by_gid(fig, f"comparison-bars-{c}")]
     assert sum(len(b.get_paths()) for b in bars) == len(shown)
-    # Brøndby is suppressed in 2025: listed with '<5', no bar.
-    assert _texts(fig, "suppressed-label") == [SUPPRESSED_TEXT]
+    # Brøndby is suppressed in 2025: listed with '<5' (the fixture's threshold), no bar.
+    assert _texts(fig, "suppressed-label") == ["<5"]
     drawn_values = sorted(max(p.vertices[:, 0]) for b in bars for p in b.get_paths())
     np.testing.assert_allclose(drawn_values, sorted(shown["value"]))
     for role in ("area", "region", "country"):
@@ -168,7 +182,28 @@ def test_comparison_colours_match_the_palette_for_their_category(pack: AreaPackD
 def test_comparison_chart_for_an_earlier_period(pack: AreaPackData) -> None:
     fig = charts.comparison_chart(pack, RATE, period="2022")
     assert "Kommunerne i området, 2022" in _texts(fig, "panel-title")
-    assert _texts(fig, "suppressed-label") == [SUPPRESSED_TEXT]  # Brøndby, 2022
+    assert _texts(fig, "suppressed-label") == ["<5"]  # Brøndby, 2022
+
+
+@pytest.mark.parametrize(("threshold", "label"), [(3, "<3"), (5, "<5"), (10, "<10")])
+def test_suppressed_label_follows_the_packs_threshold(
+    pack: AreaPackData, threshold: int, label: str
+) -> None:
+    """The disclosure threshold is configurable: withheld numbers say '<threshold'."""
+    v = pack.values.copy()
+    hidden = (v["indicator_id"] == RATE) & (v["role"] == "area") & (v["period"] == "2025")
+    v.loc[hidden, ["value", "ci95_low", "ci95_high"]] = np.nan
+    v.loc[hidden, "is_suppressed"] = True
+    configured = dataclasses.replace(pack, values=v, suppression_threshold=threshold)
+
+    figure = charts.indicator_figure(configured, RATE)
+    assert _texts(figure, "suppressed-label") == [label]  # Brøndby, 2025
+    assert any(f"'{label}': skjult af diskretionshensyn" in t for t in _texts(figure, "footer"))
+    assert charts.png_bytes(figure).startswith(PNG_SIGNATURE)
+
+    overview = charts.overview_chart(configured)
+    assert _overview_row(overview, _title(pack, RATE))["overview-value"] == [label]
+    assert _texts(overview, "footer") == [f"'{label}': skjult af diskretionshensyn"]
 
 
 def test_counts_are_drawn_without_region_and_country(pack: AreaPackData) -> None:
@@ -282,9 +317,10 @@ def test_overview_has_every_indicator_in_theme_order(pack: AreaPackData) -> None
         cat["title_da"][i] for i in order
     ]
     assert len(_texts(fig, "overview-value")) == len(cat)
-    assert [t for t in _texts(fig, "overview-theme")] == [
-        charts._theme_label(t) for t in THEME_ORDER if t in set(cat["theme"])
-    ]
+    # Long themes are wrapped onto two lines (hyphenated if one word), in theme order.
+    themes = [t.replace("-\n", "").replace("\n", " ") for t in _texts(fig, "overview-theme")]
+    assert themes == [t for t in THEME_ORDER if t in set(cat["theme"])]
+    assert all(t.count("\n") <= 1 for t in _texts(fig, "overview-theme"))
 
 
 def test_overview_marker_colours_and_missing_values(pack: AreaPackData) -> None:
@@ -292,28 +328,36 @@ def test_overview_marker_colours_and_missing_values(pack: AreaPackData) -> None:
     no_value = (v["indicator_id"] == PROPORTION) & (v["role"] == "area")
     v.loc[no_value, "value"] = np.nan
     fig = charts.overview_chart(dataclasses.replace(pack, values=v))
-    rows = charts._overview_rows(dataclasses.replace(pack, values=v), None)
-    plotted = rows[rows["value"].notna() & ~rows["method"].isin(charts.COUNT_METHODS)]
+    # Expected dots: the area's latest value of every indicator that is not a count.
+    counts = pack.catalogue.loc[pack.catalogue["method"] == "count", "indicator_id"]
+    area = v[(v["role"] == "area") & (v["sex"] == "T") & (v["period"] == "2025")]
+    dots = area[area["value"].notna() & ~area["indicator_id"].isin(counts)]
+    expected = dots["compared_to_national"].value_counts()
     for category, colour in COMPARISON_COLOURS.items():
         found = _by_gid(fig, f"spine-marker-{category}")
-        expected = (plotted["comparison"] == category).sum()
-        if not expected:
+        if category not in expected:
             assert not found
             continue
         (markers,) = found
-        assert len(markers.get_xdata()) == expected
+        assert len(markers.get_xdata()) == expected[category]
         assert to_rgba(markers.get_markerfacecolor()) == pytest.approx(to_rgba(colour))
-    assert "–" in _texts(fig, "overview-value")
+    assert _overview_row(fig, _title(pack, PROPORTION))["overview-value"] == ["–"]
+    for indicator_id in counts:  # no spine for a count, and the row says why
+        assert "Antal – ikke sammenlignet" in _overview_row(fig, _title(pack, indicator_id))[None]
 
 
 def test_overview_for_one_member_uses_its_values(pack: AreaPackData) -> None:
-    code = pack.members[0].code
-    fig = charts.overview_chart(pack, member_code=code)
-    assert _texts(fig, "title") == [f"Overblik – {pack.members[0].name}"]
-    rows = charts._overview_rows(pack, code)
-    v = pack.values.query("sex == 'T' and area_code == @code and indicator_id == @RATE")
-    expected = v[v["period"] == v["period"].max()]["value"].iloc[0]
-    assert rows.set_index("indicator_id").loc[RATE, "value"] == pytest.approx(expected)
+    member = pack.members[0]
+    fig = charts.overview_chart(pack, member_code=member.code)
+    assert _texts(fig, "title") == [f"Overblik – {member.name}"]
+    assert "Kommune" in _texts(fig, "overview-head")
+    v = pack.values.query("sex == 'T' and area_code == @member.code and indicator_id == @RATE")
+    value = v[v["period"] == v["period"].max()]["value"].iloc[0]
+    decimals = pack.catalogue.set_index("indicator_id").loc[RATE, "decimals"]
+    (shown,) = _overview_row(fig, _title(pack, RATE))["overview-value"]
+    assert float(shown.replace(".", "").replace(",", ".")) == pytest.approx(
+        value, abs=0.5 * 10.0**-decimals
+    )
 
 
 def test_population_pyramid_latest_and_five_years_before(pack: AreaPackData) -> None:
@@ -392,18 +436,18 @@ def test_text_is_readable_at_print_size_and_never_cut_off() -> None:
 
 
 def test_danish_number_formats() -> None:
-    assert charts._tick_labels(np.array([0.0, 2500.0, 5000.0])) == ["0", "2.500", "5.000"]
-    assert charts._tick_labels(np.array([0.0, 0.5, 1.0])) == ["0,0", "0,5", "1,0"]
-    assert charts._tick_labels(np.array([-2.5, 0.0, 2.5])) == ["−2,5", "0,0", "2,5"]
+    assert tick_labels(np.array([0.0, 2500.0, 5000.0])) == ["0", "2.500", "5.000"]
+    assert tick_labels(np.array([0.0, 0.5, 1.0])) == ["0,0", "0,5", "1,0"]
+    assert tick_labels(np.array([-2.5, 0.0, 2.5])) == ["−2,5", "0,0", "2,5"]
 
 
 def test_spread_keeps_labels_apart_in_order_and_inside_bounds() -> None:
-    placed = charts._spread([1.0, 1.01, 1.02, 5.0], gap=0.5)
+    placed = spread([1.0, 1.01, 1.02, 5.0], gap=0.5)
     assert np.all(np.diff(np.sort(placed)) >= 0.5 - 1e-12)
     assert list(np.argsort(placed)) == [0, 1, 2, 3]
     assert placed[3] == 5.0
     assert np.mean(placed[:3]) == pytest.approx(1.01)
-    bounded = charts._spread([0.1, 0.0, 0.05, 3.0], gap=0.5, low=0.0, high=4.0)
+    bounded = spread([0.1, 0.0, 0.05, 3.0], gap=0.5, low=0.0, high=4.0)
     assert bounded.min() >= 0.0 and np.all(np.diff(np.sort(bounded)) >= 0.5 - 1e-12)
     assert list(np.argsort(bounded)) == [1, 2, 0, 3]
 
@@ -430,6 +474,15 @@ def test_render_area_charts_writes_every_png(small_pack: AreaPackData, tmp_path:
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}.png" for n in expected)
 
 
+def test_png_is_world_readable_whatever_the_umask(small_pack: AreaPackData, tmp_path: Path) -> None:
+    previous = os.umask(0o077)
+    try:
+        path = charts.save_png(charts.population_pyramid(small_pack), tmp_path / "pyramid.png")
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
 def test_png_matches_what_matplotlib_draws(small_pack: AreaPackData) -> None:
     fig = charts.indicator_figure(small_pack, RATE)
     data = charts.png_bytes(fig)
@@ -447,7 +500,7 @@ def test_failed_save_leaves_the_old_file_and_no_temp_file(
     def broken(fig: Figure, dpi: int = charts.DPI) -> bytes:
         raise OSError("disk full")
 
-    monkeypatch.setattr(charts, "png_bytes", broken)
+    monkeypatch.setattr(png, "png_bytes", broken)
     with pytest.raises(OSError, match="disk full"):
         charts.save_png(charts.overview_chart(small_pack), target)
     assert target.read_bytes() == b"old picture"
@@ -467,7 +520,7 @@ def test_save_is_an_atomic_rename_from_the_same_folder(
         assert target.read_bytes() == b"old picture"  # untouched until the rename
         real_replace(src, dst)
 
-    monkeypatch.setattr(charts.os, "replace", spy)
+    monkeypatch.setattr(os, "replace", spy)
     charts.save_png(charts.population_pyramid(small_pack), target)
     ((src, dst, complete),) = renames
     assert src.parent == tmp_path and dst == target and complete
@@ -514,5 +567,5 @@ def test_pack_with_no_values_for_an_indicator_still_draws(small_pack: AreaPackDa
     empty = dataclasses.replace(small_pack, values=v, funnel=f)
     fig = charts.indicator_figure(empty, RATE)
     assert "Ingen kommuner med data" in _texts(fig, "empty-message")
-    assert isinstance(charts.overview_chart(empty), Figure)
-    assert pd.isna(charts._overview_rows(empty, None).set_index("indicator_id").loc[RATE, "value"])
+    overview = charts.overview_chart(empty)
+    assert _overview_row(overview, _title(empty, RATE))["overview-value"] == ["–"]

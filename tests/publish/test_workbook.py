@@ -20,24 +20,34 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
+from datapakke.config import AreaOutputs
 from datapakke.presentation import (
     COMPARISON_COLOURS,
     COMPARISON_LABELS_DA,
-    SUPPRESSED_NOTE_DA,
-    SUPPRESSED_TEXT,
     SYNTHETIC_BANNER_DA,
     TREND_LABELS_DA,
     excel_number_format,
 )
-from datapakke.publish import workbook
 from datapakke.publish.pack_data import AreaPackData, Member
-from datapakke.publish.workbook import indicator_sheet_names, publish_pack, write_pack
+from datapakke.publish.workbook import (
+    about,
+    build,
+    data,
+    fast_rows,
+    indicator_sheet_names,
+    publish_pack,
+    values,
+    write_pack,
+)
+from datapakke.schemas import AREA_VALUE_COLUMNS, ValueColumn
 from tests.publish.pack_fixture import make_area_pack_data
 
 # Text that Excel would evaluate if it were stored as a formula (or re-evaluate on edit).
 HOSTILE_NAME = '=HYPERLINK("http://x","klik")'
 HOSTILE_NOTES = ["+1", "-1+2", "@SUM(A1)", "=1+1", "#N/A"]
 MISSING_NOTE = "Under 10 hændelser: raten vises ikke."
+SUPPRESSED = "<5"  # the fixture's threshold is 5
+MISSING = "–"
 FIXED_SHEETS = ["Forside", "Indhold", "Overblik"]
 INVALID_SHEET_CHARS = set("[]:*?/\\")
 
@@ -230,7 +240,7 @@ def test_overview_values_formats_and_colours(wb: Workbook, pack: AreaPackData) -
         label = r.area_name + (" (delvis)" if r.area_code == "101" else "")
         cell = ws.cell(row=row, column=header.index(label) + 1)
         if r.is_suppressed:
-            assert cell.value == SUPPRESSED_TEXT
+            assert cell.value == SUPPRESSED
             continue
         assert cell.value == pytest.approx(r.value)
         assert cell.number_format == excel_number_format(int(ind.decimals))
@@ -283,13 +293,13 @@ def test_suppressed_cells_show_text_with_a_note(wb: Workbook, pack: AreaPackData
     assert pack.values["is_suppressed"].any()
     sheets_with_suppression = 0
     for ws in wb.worksheets:
-        suppressed = [c for c in _cells(ws) if c.value == SUPPRESSED_TEXT]
+        suppressed = [c for c in _cells(ws) if c.value == SUPPRESSED]
         if not suppressed:
             continue
         sheets_with_suppression += 1
         assert all(c.data_type == "s" and c.alignment.horizontal == "right" for c in suppressed)
         notes = [c.comment.text for c in suppressed if c.comment is not None]
-        assert SUPPRESSED_NOTE_DA in notes, ws.title
+        assert any("færre end 5 hændelser" in n for n in notes), ws.title
         legend = [
             c.value for c in _cells(ws) if isinstance(c.value, str) and "skjult af" in c.value
         ]
@@ -299,19 +309,19 @@ def test_suppressed_cells_show_text_with_a_note(wb: Workbook, pack: AreaPackData
     header = [c.value for c in data[2]]
     for row in data.iter_rows(min_row=3, values_only=True):
         if row[header.index("Skjult")] == "Ja":
-            assert row[header.index("Værdi")] == SUPPRESSED_TEXT
-            assert row[header.index("Tæller")] == SUPPRESSED_TEXT
-            assert row[header.index("95 % nedre")] == SUPPRESSED_TEXT
+            assert row[header.index("Værdi")] == SUPPRESSED
+            assert row[header.index("Tæller")] == SUPPRESSED
+            assert row[header.index("95 % nedre")] == SUPPRESSED
 
 
 def test_missing_value_shows_dash_with_its_note(wb: Workbook, pack: AreaPackData) -> None:
     noted = [c for ws in wb.worksheets for c in _cells(ws) if c.comment is not None]
-    dashes = [c for c in noted if c.value == workbook.MISSING_TEXT]
+    dashes = [c for c in noted if c.value == MISSING]
     assert any(c.comment.text == MISSING_NOTE for c in dashes)
     data = wb["Data"]
     header = [c.value for c in data[2]]
     row = next(r for r in data.iter_rows(min_row=3, values_only=True) if r[-1] == MISSING_NOTE)
-    assert row[header.index("Værdi")] == workbook.MISSING_TEXT
+    assert row[header.index("Værdi")] == MISSING
 
 
 def test_no_formula_anywhere_and_input_text_kept_as_text(wb: Workbook) -> None:
@@ -337,13 +347,49 @@ def test_no_formula_in_the_raw_xml(written: Path) -> None:
 
 
 def test_safe_values() -> None:
-    assert workbook._safe("=1+1") == ("=1+1", True)
-    assert workbook._safe("a\x00b\x1fc") == ("abc", False)
-    assert workbook._safe(float("nan")) == (None, False)
-    assert workbook._safe(np.float64(np.inf)) == (None, False)
-    assert workbook._safe(np.int64(7)) == (7.0, False)
-    assert workbook._safe(pd.NA) == (None, False)
-    assert workbook._safe(3) == (3, False)
+    assert values.safe_value("=1+1") == ("=1+1", True)
+    assert values.safe_value("a\x00b\x1fc") == ("abc", False)
+    assert values.safe_value(float("nan")) == (None, False)
+    assert values.safe_value(np.float64(np.inf)) == (None, False)
+    assert values.safe_value(np.int64(7)) == (7.0, False)
+    assert values.safe_value(pd.NA) == (None, False)
+    assert values.safe_value(3) == (3, False)
+
+
+@pytest.mark.parametrize("threshold", [3, 5, 10])
+def test_suppressed_text_follows_the_threshold(
+    small_pack: AreaPackData, tmp_path: Path, threshold: int
+) -> None:
+    pack = dataclasses.replace(small_pack, suppression_threshold=threshold)
+    wb = load_workbook(write_pack(pack, {}, tmp_path / "pack.xlsx"))
+    shown = f"<{threshold}"
+    suppressed = [c for ws in wb.worksheets for c in _cells(ws) if c.value == shown]
+    assert len(suppressed) > 10
+    notes = {c.comment.text for c in suppressed if c.comment is not None}
+    assert notes and all(f"færre end {threshold} hændelser" in note for note in notes)
+    texts = [c.value for ws in wb.worksheets for c in _cells(ws) if isinstance(c.value, str)]
+    assert any(t.startswith(f"'{shown}' = skjult af diskretionshensyn") for t in texts)
+    assert any(t.startswith(f"'{shown}' betyder, at tallet er skjult") for t in texts)
+    rule = f"et antal fra 1 til {threshold - 1} skjules og vises som '{shown}'"
+    assert any(rule in t for t in texts)
+    for other in {3, 5, 10} - {threshold}:
+        assert f"<{other}" not in texts  # in no cell
+        assert f"'<{other}'" not in " ".join(texts)  # in no legend or explanation
+
+
+def test_data_sheet_has_every_contract_column(wb: Workbook) -> None:
+    header = [c.value for c in wb["Data"][2]]
+    assert len(header) == len(AREA_VALUE_COLUMNS) + 2  # and the catalogue's title and unit
+    assert len(set(header)) == len(header)
+    assert header[:3] == ["Indikator", "Indikator-id", "Enhed"]
+    assert header[-2:] == ["Skjult", "Note"]
+
+
+def test_data_sheet_refuses_a_contract_it_does_not_know(monkeypatch: pytest.MonkeyPatch) -> None:
+    extra = ValueColumn("new_measure", "value", "a column added to the area mart")
+    monkeypatch.setattr(data, "AREA_VALUE", (*data.AREA_VALUE, extra))
+    with pytest.raises(RuntimeError, match="no header for \\['new_measure'\\]"):
+        data.data_columns.__wrapped__()
 
 
 # --------------------------------------------------------------------------- front page, about
@@ -440,7 +486,7 @@ def test_charts_placed_and_missing_ones_skipped(wb: Workbook, pack: AreaPackData
 
 def test_big_pack_prints_overview_over_several_pages() -> None:
     pack = make_area_pack_data("region", "syddanmark")  # 22 members
-    overview = workbook._build(pack, {}).wb["Overblik"]  # in memory: no need to save it
+    overview = build.build(pack, {}).wb["Overblik"]  # in memory: no need to save it
     header = next(r for r in overview.iter_rows(values_only=True) if r[0] == "Indikator")
     assert header.count(pack.area_name) == 1  # the region is the area: shown once
     assert overview.page_setup.fitToWidth > 1 and overview.print_title_cols == "$A:$A"
@@ -477,10 +523,34 @@ def test_atomic_write_keeps_the_previous_file(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pack.xlsx"]
 
 
+def test_write_leaves_no_temporary_file(small_pack: AreaPackData, tmp_path: Path) -> None:
+    write_pack(small_pack, {}, tmp_path / "pack.xlsx")
+    write_pack(small_pack, {}, tmp_path / "pack.xlsx")  # over an existing pack too
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pack.xlsx"]
+
+
+def test_failing_save_keeps_the_previous_pack(
+    small_pack: AreaPackData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_pack(small_pack, {}, tmp_path / "pack.xlsx")
+    before = path.read_bytes()
+
+    def half_save(self: fast_rows.Built, target: Path) -> None:
+        target.write_bytes(b"PK\x03\x04 half a zip")
+        raise OSError("killed while saving")
+
+    monkeypatch.setattr(fast_rows.Built, "save", half_save)
+    changed = dataclasses.replace(small_pack, area_name="Et andet navn")
+    with pytest.raises(OSError, match="killed while saving"):
+        write_pack(changed, {}, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pack.xlsx"]
+
+
 def test_failure_while_building_leaves_no_trace(
     small_pack: AreaPackData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(workbook, "_write_about", _boom)
+    monkeypatch.setattr(about, "write", _boom)
     with pytest.raises(RuntimeError):
         write_pack(small_pack, {}, tmp_path / "new.xlsx")
     assert list(tmp_path.iterdir()) == []
@@ -494,28 +564,35 @@ def _with_time(pack: AreaPackData, moment: datetime) -> AreaPackData:
     return dataclasses.replace(pack, built_at=moment)
 
 
+def _outputs(marts: Path, pack: AreaPackData) -> AreaOutputs:
+    return AreaOutputs(marts, pack.grouping, pack.area_id)
+
+
 def test_history_rotation(
     small_pack: AreaPackData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    outputs = _outputs(tmp_path, small_pack)
+    folder = tmp_path / small_pack.grouping / small_pack.area_id
     start = datetime(2026, 11, 1, 2, 30)
     builds = [start + timedelta(days=i) for i in range(5)]
     for moment in builds:
-        latest = publish_pack(_with_time(small_pack, moment), {}, tmp_path, history_keep=2)
-    assert latest == tmp_path / f"{small_pack.file_stem}.xlsx"
+        latest = publish_pack(_with_time(small_pack, moment), {}, outputs, history_keep=2)
+    assert latest == folder / f"{small_pack.file_stem}.xlsx"
     assert load_workbook(latest, read_only=True).properties.created == builds[-1]
-    history = sorted(p.name for p in (tmp_path / "history").iterdir())
-    assert history == [f"{small_pack.file_stem}-{m:%Y%m%dT%H%M%S}.xlsx" for m in builds[2:4]]
-    for name, moment in zip(history, builds[2:4], strict=True):
-        created = load_workbook(tmp_path / "history" / name, read_only=True).properties.created
+    (folder / "history" / "notes.txt").write_text("not a pack: never pruned")
+    publish_pack(_with_time(small_pack, builds[-1]), {}, outputs, history_keep=2)
+    history = sorted(p.name for p in (folder / "history").iterdir())
+    stamped = [f"{small_pack.file_stem}-{m:%Y%m%dT%H%M%S}.xlsx" for m in builds[3:]]
+    assert history == [*stamped, "notes.txt"]
+    for name, moment in zip(stamped, builds[3:], strict=True):
+        created = load_workbook(folder / "history" / name, read_only=True).properties.created
         assert created == moment  # each history file is the pack built at its stamp
 
     # A failed build changes nothing: neither the latest pack nor the history.
     snapshot = {p: p.read_bytes() for p in tmp_path.rglob("*.xlsx")}
-    monkeypatch.setattr(workbook, "_write_data", _boom)
+    monkeypatch.setattr(data, "write", _boom)
     with pytest.raises(RuntimeError):
-        publish_pack(
-            _with_time(small_pack, start + timedelta(days=9)), {}, tmp_path, history_keep=2
-        )
+        publish_pack(_with_time(small_pack, start + timedelta(days=9)), {}, outputs, history_keep=2)
     assert {p: p.read_bytes() for p in tmp_path.rglob("*.xlsx")} == snapshot
     assert not [p for p in tmp_path.rglob("*") if ".tmp-" in p.name]
 
@@ -523,9 +600,9 @@ def test_history_rotation(
 def test_history_names_stay_unique(small_pack: AreaPackData, tmp_path: Path) -> None:
     same = _with_time(small_pack, datetime(2026, 11, 1, 2, 30))
     for _ in range(3):
-        publish_pack(same, {}, tmp_path, history_keep=10)
-    names = sorted(p.name for p in (tmp_path / "history").iterdir())
-    assert names == [
+        publish_pack(same, {}, _outputs(tmp_path, same), history_keep=10)
+    history = tmp_path / small_pack.grouping / small_pack.area_id / "history"
+    assert sorted(p.name for p in history.iterdir()) == [
         f"{small_pack.file_stem}-20261101T023000.xlsx",
         f"{small_pack.file_stem}-20261101T023001.xlsx",
     ]
@@ -533,9 +610,17 @@ def test_history_names_stay_unique(small_pack: AreaPackData, tmp_path: Path) -> 
 
 def test_history_keep_zero_keeps_none(small_pack: AreaPackData, tmp_path: Path) -> None:
     for day in (1, 2):
-        publish_pack(_with_time(small_pack, datetime(2026, 11, day)), {}, tmp_path, history_keep=0)
-    history = tmp_path / "history"
+        pack = _with_time(small_pack, datetime(2026, 11, day))
+        publish_pack(pack, {}, _outputs(tmp_path, pack), history_keep=0)
+    history = tmp_path / small_pack.grouping / small_pack.area_id / "history"
     assert not history.exists() or not list(history.glob("*.xlsx"))
+
+
+def test_publish_refuses_another_areas_folder(small_pack: AreaPackData, tmp_path: Path) -> None:
+    elsewhere = AreaOutputs(tmp_path, "region", "nordjylland")
+    with pytest.raises(ValueError, match="region/nordjylland"):
+        publish_pack(small_pack, {}, elsewhere, history_keep=2)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_import_stays_light() -> None:

@@ -1,0 +1,124 @@
+"""'Om data': every indicator's definition and method, the sources with checksums, and how
+disclosure control and comparisons work. Each indicator is kept on one printed page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datapakke.presentation import suppressed_text
+from datapakke.publish.workbook.context import Context
+from datapakke.publish.workbook.geometry import wrap_height
+from datapakke.publish.workbook.sheet import Sheet
+from datapakke.publish.workbook.texts import interval_text, method_text, polarity_text
+from datapakke.publish.workbook.values import as_text, is_missing
+
+LAST = 5  # the sheet's last column: paragraphs are merged up to here
+DISCLOSURE_RULE_DA = {
+    "count": "Omfattet af diskretionsreglerne (primær og sekundær diskretion).",
+    "none": "Ikke omfattet af diskretionsreglerne.",
+}
+COMPARISON_TEXT_DA = (
+    "Sammenligning. Hvert tal har et 95 %- og et 99,8 %-konfidensinterval. Kommunerne "
+    "sammenlignes med områdets tal, området og regionen med hele landets tal. Ligger hele "
+    "95 %-intervallet over eller under det tal, der sammenlignes med, er forskellen sikker; ligger "
+    "også 99,8 %-intervallet på samme side, er den meget sikker. Indikatorens retning afgør, om "
+    "en sikker forskel kaldes bedre/dårligere eller blot højere/lavere. Udviklingen (stigende, "
+    "faldende) er testet over de seneste fem år."
+)
+DATA_SHEET_TEXT_DA = (
+    "Arket 'Data' har alle tal i én tabel med overskrifter i række 2 (i pandas: "
+    "pd.read_excel(fil, sheet_name='Data', header=1))."
+)
+
+
+def disclosure_text_da(threshold: int) -> str:
+    """How disclosure control works, for counts below ``threshold``."""
+    return (
+        f"Diskretion. Primær diskretion: et antal fra 1 til {max(threshold - 1, 1)} skjules og "
+        f"vises som '{suppressed_text(threshold)}', og det samme gør alle tal, der er regnet ud "
+        "fra det (rate, andel og intervaller). Sekundær diskretion: yderligere tal skjules, så et "
+        "skjult tal ikke kan regnes ud ved at lægge sammen og trække fra – heller ikke på tværs "
+        "af alle datapakker (kommuner, sundhedsklynger, sundhedsråd, regioner og hele landet), "
+        "fordi inddelingerne overlapper. Nul er ikke i sig selv fortroligt."
+    )
+
+
+def write(sheet: Sheet, ctx: Context) -> None:
+    sheet.layout({1: 24, 2: 40, 3: 60, 4: 10, 5: 12})
+    sheet.title(f"Om data – {ctx.pack.area_name}")
+    sheet.ws.freeze_panes = "A4"
+    row = _indicators(sheet, ctx, 4)
+    row = _sources(sheet, ctx, row)
+    threshold = int(ctx.pack.suppression_threshold)
+    for text in (disclosure_text_da(threshold), COMPARISON_TEXT_DA, DATA_SHEET_TEXT_DA):
+        sheet.keep(row, sheet.paragraph_height(text, 1, LAST))
+        sheet.paragraph(row, text, 1, LAST)
+        row += 2
+
+
+def _indicators(sheet: Sheet, ctx: Context, row: int) -> int:
+    """A themed title row and the fields of each indicator; returns the next free row."""
+    sheet.heading(row, "Indikatorerne")
+    row += 1
+    for ind in ctx.catalogue.itertuples():
+        fields = _fields(ind)
+        sheet.keep(row, 15 + sum(sheet.paragraph_height(t, 2, LAST) for _, t in fields))
+        sheet.put(row, 1, str(ind.theme), "dp_theme")
+        sheet.link(
+            row, 2, as_text(ind.title_da), ctx.sheet_names[ind.indicator_id], "dp_theme_link"
+        )
+        for col in range(3, LAST + 1):
+            sheet.put(row, col, None, "dp_theme")
+        row += 1
+        for label, text in fields:
+            sheet.paragraph(row, text, 2, LAST, label=label)
+            row += 1
+        row += 1
+    return row
+
+
+def _sources(sheet: Sheet, ctx: Context, row: int) -> int:
+    """Every source file with its SHA-256, rows and whether it is synthetic; returns the row
+    after the table and a blank one."""
+    sources = list(ctx.pack.sources.itertuples())
+    sheet.keep(row, 22 + 34 + 30 * len(sources))
+    sheet.heading(row, "Kilder")
+    labels = ["Kilde", "Fil", "SHA-256 (kontrolsum)", "Rækker", "Syntetiske data"]
+    sheet.header(row + 1, labels, (3,), centre=(4,))
+    row += 2
+    for src in sources:
+        title = " – ".join(t for t in (as_text(src.title), as_text(src.publisher)) if t)
+        sheet.put(row, 1, title, "dp_wrap")
+        sheet.put(row, 2, as_text(src.file), "dp_wrap")
+        sheet.put(row, 3, as_text(src.sha256), "dp_mono")
+        sheet.measure(row, 4, src.rows, 0)
+        sheet.put(row, 5, "Ja" if bool(src.is_synthetic) else "Nej", "dp_centre")
+        sheet.height(row, max(wrap_height(title, 24), wrap_height(as_text(src.file), 40)))
+        row += 1
+    return row + 1
+
+
+def _fields(ind: Any) -> list[tuple[str, str]]:
+    disclosure = DISCLOSURE_RULE_DA.get(str(ind.disclosure), "")
+    denominator = _measure_text(ind.denominator_measure, ind.denominator_min_age)
+    return [
+        ("Definition", as_text(ind.definition_da)),
+        ("Tæller", _measure_text(ind.numerator_measure, ind.numerator_min_age)),
+        ("Nævner", denominator or "Ingen (optælling)"),
+        ("Metode", method_text(ind)),
+        ("Usikkerhed", interval_text(ind)),
+        ("Enhed", as_text(ind.unit_da)),
+        ("Retning", polarity_text(ind)),
+        ("Kilde", as_text(ind.source_da)),
+        ("Forbehold", as_text(ind.caveats_da) or "Ingen særlige."),
+        ("Diskretion", f"{disclosure} {as_text(ind.disclosure_note_da)}".strip()),
+    ]
+
+
+def _measure_text(measure: Any, min_age: Any) -> str:
+    """'folketal (65 år og derover)': what a numerator or denominator counts."""
+    if not as_text(measure):
+        return ""
+    name = "folketal" if str(measure) == "population" else str(measure)
+    age = "alle aldre" if is_missing(min_age) else f"{int(min_age)} år og derover"
+    return f"{name} ({age})"

@@ -1,0 +1,126 @@
+"""The overview ("Overblik"): every indicator's latest value for the area, its municipalities,
+the region(s) and Denmark, coloured by comparison, with the overview chart below.
+
+A big area (a region has up to 29 municipalities) is wider than a page: the table is then printed
+over several pages side by side, with the indicator names repeated on each.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from datapakke.presentation import COMPARISON_COLOURS
+from datapakke.publish.workbook.context import Context
+from datapakke.publish.workbook.geometry import wrap_height
+from datapakke.publish.workbook.sheet import Sheet
+from datapakke.publish.workbook.texts import legend_da
+from datapakke.publish.workbook.values import as_text
+
+FIRST = 4  # the first value column (after indicator, unit and year)
+CHARS_PER_PAGE = 200  # column width units per printed page: ~7 pt text at A4 landscape
+
+
+def write(sheet: Sheet, ctx: Context, chart: Path | None) -> None:
+    """The table, by theme, then the chart.
+
+    Printed, the table breaks only between themes and repeats its header after a break
+    (print titles would also repeat it above the chart)."""
+    labels = ["Indikator", "Enhed", "År"] + [ctx.unit_label(*u) for u in ctx.units]
+    width_a, width_b, width_v = _layout(sheet, ctx, labels)
+    last = FIRST + len(ctx.units) - 1
+
+    sheet.title(f"Overblik – {ctx.pack.area_name}")
+    intro = (
+        "Seneste år for hver indikator, mænd og kvinder i alt. Farven viser sammenligningen "
+        "(95 %-interval): kommunerne med området, området og regionen med hele landet. Klik på "
+        "en indikator for detaljer. " + legend_da(ctx.pack.suppression_threshold)
+    )
+    # Over the columns of the first printed page only (the legend's), so it is never cut.
+    sheet.paragraph(3, intro, 1, FIRST + len(COMPARISON_COLOURS) - 1, "dp_note")
+    sheet.legend(4, FIRST, list(COMPARISON_COLOURS))
+    head = 6
+    header_lines = max(math.ceil(len(x) / (width_v - 1)) for x in labels[3:]) if ctx.units else 1
+    header_pt = 15 * _clamp(header_lines, 2, 4) + 4
+
+    def header(at: int) -> None:
+        sheet.header(at, labels, range(3, len(labels)))
+        sheet.height(at, header_pt)
+
+    header(head)
+    sheet.ws.freeze_panes = f"B{head + 1}"
+    row = head + 1
+    for theme, group in ctx.catalogue.groupby("theme", sort=False):
+        indicators = list(group.itertuples())
+        heights = [  # titles and units wrap rather than widen the table
+            max(wrap_height(as_text(i.title_da), width_a), wrap_height(as_text(i.unit_da), width_b))
+            for i in indicators
+        ]
+        if sheet.keep(row, 15 + sum(heights)):
+            header(row)
+            row += 1
+        sheet.band(row, str(theme), last)
+        row += 1
+        for ind, height in zip(indicators, heights, strict=True):
+            _indicator_row(sheet, ctx, row, ind)
+            if height > 19:
+                sheet.height(row, height)
+            row += 1
+    sheet.image(chart, row + 1)
+
+
+def _layout(sheet: Sheet, ctx: Context, labels: list[str]) -> tuple[float, float, float]:
+    """Column widths from the longest title, unit and unit name, and how many pages wide the
+    table prints; returns the widths of the title, unit and value columns."""
+    titles = [as_text(t) for t in ctx.catalogue["title_da"]]
+    unit_texts = [as_text(u) for u in ctx.catalogue["unit_da"]]
+    width_a = _clamp(max(map(len, titles), default=30) + 2, 30, 46)  # longer titles wrap
+    width_b = _clamp(max(map(len, unit_texts), default=10) + 1, 10, 24)
+    longest_word = max((len(w) for label in labels[3:] for w in label.split()), default=8)
+    width_v = _clamp(longest_word + 3, 11, 20)
+    n_values = max(len(ctx.units), len(COMPARISON_COLOURS))
+    widths = {1: width_a, 2: width_b, 3: 7, **{FIRST + i: width_v for i in range(n_values)}}
+    total = sum(widths.values())
+    pages_wide = 1
+    while (total + (pages_wide - 1) * width_a) / pages_wide > CHARS_PER_PAGE:
+        pages_wide += 1
+    sheet.layout(widths, pages_wide)
+    if pages_wide > 1:  # the indicator names on every page; all columns of a row band first
+        sheet.ws.print_title_cols = "A:A"
+        sheet.ws.page_setup.pageOrder = "overThenDown"
+    return width_a, width_b, width_v
+
+
+def _indicator_row(sheet: Sheet, ctx: Context, row: int, ind: Any) -> None:
+    """One indicator: its linked title, unit, latest year and a coloured value per unit."""
+    latest = ctx.latest.get(ind.indicator_id, "")
+    now = {
+        (r.role, str(r.area_code)): r
+        for r in ctx.rows.get(ind.indicator_id, [])
+        if r.sex == "T" and str(r.period) == latest
+    }
+    sheet.link(row, 1, as_text(ind.title_da), ctx.sheet_names[ind.indicator_id], "dp_link_wrap")
+    sheet.put(row, 2, as_text(ind.unit_da), "dp_wrap")
+    sheet.put(row, 3, latest, "dp_text")
+    for col, (role, code, _name) in enumerate(ctx.units, start=FIRST):
+        r = now.get((role, code))
+        if r is None:
+            sheet.measure(row, col, None, 0, note="Ingen data")
+            continue
+        suppressed, note = bool(r.is_suppressed), as_text(r.value_note)
+        comparison = _colour_key(role, r)
+        sheet.measure(row, col, r.value, int(ind.decimals), suppressed, note, comparison)
+
+
+def _colour_key(role: str, r: Any) -> str | None:
+    """Which comparison colours a value: members against the area, area and region against DK."""
+    if role == "member":
+        return str(r.compared_to_area)
+    if role in ("area", "region"):
+        return str(r.compared_to_national)
+    return None
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return max(low, min(high, value))
