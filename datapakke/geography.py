@@ -135,8 +135,9 @@ def _norm_name(name: str) -> str:
 
 @cache
 def _name_index(geo: Geography) -> dict[str, str]:
-    index = {_norm_name(m.name): m.code for m in geo.municipalities.values()}
+    """Normalised name → code: the names, their known aliases, and each with ' kommune'."""
     by_name = {_norm_name(m.name): m.code for m in geo.municipalities.values()}
+    index = dict(by_name)
     for alias, name in NAME_ALIASES.items():
         if _norm_name(name) in by_name:
             index[_norm_name(alias)] = by_name[_norm_name(name)]
@@ -188,10 +189,22 @@ def _read_csv(path: Path, required: list[str]) -> list[tuple[int, dict[str, str]
 
 def load_geography(reference_dir: Path = REFERENCE_DIR) -> Geography:
     """Load and check municipalities, areas and memberships; errors name file and row."""
-    muni_path = reference_dir / "municipalities.csv"
+    municipalities = _read_municipalities(reference_dir / "municipalities.csv")
+    area_rows = _read_areas(reference_dir / "areas.csv")
+    members_path = reference_dir / "area_members.csv"
+    members = _read_members(members_path, area_rows, municipalities)
+    areas = _grouping_areas(area_rows, members, members_path)
+    _check_coverage(areas, municipalities, members_path)
+    areas.update(_region_areas(municipalities))
+    titles = {grouping: _GROUPING_TITLES.get(grouping, grouping) for grouping, _ in areas}
+    return Geography(municipalities=municipalities, areas=areas, grouping_titles=titles)
+
+
+def _read_municipalities(path: Path) -> dict[str, Municipality]:
+    """The 98 municipalities by 3-digit code, each with its region and approximate population."""
     municipalities: dict[str, Municipality] = {}
     for line, row in _read_csv(
-        muni_path,
+        path,
         [
             "municipality_code",
             "municipality_name",
@@ -202,7 +215,7 @@ def load_geography(reference_dir: Path = REFERENCE_DIR) -> Geography:
         ],
     ):
         code = row["municipality_code"]
-        where = f"{muni_path}, row {line}"
+        where = f"{path}, row {line}"
         if not re.fullmatch(r"\d{3}", code):
             raise ReferenceDataError(f"{where}: municipality_code {code!r} is not 3 digits")
         if code in municipalities:
@@ -221,31 +234,38 @@ def load_geography(reference_dir: Path = REFERENCE_DIR) -> Geography:
         )
     if len(municipalities) != EXPECTED_MUNICIPALITIES:
         raise ReferenceDataError(
-            f"{muni_path}: {len(municipalities)} municipalities, expected {EXPECTED_MUNICIPALITIES}"
+            f"{path}: {len(municipalities)} municipalities, expected {EXPECTED_MUNICIPALITIES}"
         )
+    return municipalities
 
-    areas_path = reference_dir / "areas.csv"
+
+def _read_areas(path: Path) -> dict[tuple[str, str], dict[str, str]]:
+    """Each area's row by (grouping, area_id), in file order; ids are URL- and file-safe."""
     area_rows: dict[tuple[str, str], dict[str, str]] = {}
     for line, row in _read_csv(
-        areas_path,
-        ["grouping", "area_id", "area_name", "region_name", "valid_from", "membership_status"],
+        path, ["grouping", "area_id", "area_name", "region_name", "valid_from", "membership_status"]
     ):
         key = (row["grouping"], row["area_id"])
         if not re.fullmatch(r"[a-z0-9-]+", row["area_id"]):
             raise ReferenceDataError(
-                f"{areas_path}, row {line}: area_id {row['area_id']!r} must be lower-case a-z, 0-9, -"
+                f"{path}, row {line}: area_id {row['area_id']!r} must be lower-case a-z, 0-9, -"
             )
         if key in area_rows:
-            raise ReferenceDataError(f"{areas_path}, row {line}: area {key[0]}.{key[1]} twice")
+            raise ReferenceDataError(f"{path}, row {line}: area {key[0]}.{key[1]} twice")
         area_rows[key] = row
+    return area_rows
 
-    members_path = reference_dir / "area_members.csv"
+
+def _read_members(
+    path: Path,
+    area_rows: dict[tuple[str, str], dict[str, str]],
+    municipalities: dict[str, Municipality],
+) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """Each area's (municipality code, coverage) pairs; every code and area must be known."""
     members: dict[tuple[str, str], list[tuple[str, str]]] = {key: [] for key in area_rows}
-    for line, row in _read_csv(
-        members_path, ["grouping", "area_id", "municipality_code", "coverage"]
-    ):
+    for line, row in _read_csv(path, ["grouping", "area_id", "municipality_code", "coverage"]):
         key = (row["grouping"], row["area_id"])
-        where = f"{members_path}, row {line}"
+        where = f"{path}, row {line}"
         if key not in area_rows:
             raise ReferenceDataError(f"{where}: area {key[0]}.{key[1]} is not in areas.csv")
         if row["municipality_code"] not in municipalities:
@@ -257,13 +277,19 @@ def load_geography(reference_dir: Path = REFERENCE_DIR) -> Geography:
         if any(code == row["municipality_code"] for code, _ in members[key]):
             raise ReferenceDataError(f"{where}: municipality listed twice in the same area")
         members[key].append((row["municipality_code"], row["coverage"]))
+    return members
 
+
+def _grouping_areas(
+    area_rows: dict[tuple[str, str], dict[str, str]],
+    members: dict[tuple[str, str], list[tuple[str, str]]],
+    members_path: Path,
+) -> dict[tuple[str, str], Area]:
+    """The areas of the groupings in areas.csv; an area without members is an error."""
     areas: dict[tuple[str, str], Area] = {}
-    grouping_titles: dict[str, str] = {}
     for key, row in area_rows.items():
         if not members[key]:
             raise ReferenceDataError(f"{members_path}: area {key[0]}.{key[1]} has no members")
-        grouping_titles.setdefault(key[0], _GROUPING_TITLES.get(key[0], key[0]))
         areas[key] = Area(
             grouping=key[0],
             area_id=key[1],
@@ -276,29 +302,27 @@ def load_geography(reference_dir: Path = REFERENCE_DIR) -> Geography:
             members=tuple(sorted(code for code, _ in members[key])),
             partial_members=tuple(sorted(c for c, cov in members[key] if cov == "partial")),
         )
-    _check_coverage(areas, municipalities, members_path)
+    return areas
 
-    grouping_titles[REGION_GROUPING] = _GROUPING_TITLES[REGION_GROUPING]
+
+def _region_areas(municipalities: dict[str, Municipality]) -> dict[tuple[str, str], Area]:
+    """The ``region`` grouping, derived from the municipalities' DST region codes."""
+    areas: dict[tuple[str, str], Area] = {}
     for region_code, area_id in REGION_AREA_IDS.items():
-        region_members = tuple(
-            sorted(c for c, m in municipalities.items() if m.region_code == region_code)
-        )
-        region_name = next(
-            m.region_name for m in municipalities.values() if m.region_code == region_code
-        )
+        in_region = [m for m in municipalities.values() if m.region_code == region_code]
         areas[(REGION_GROUPING, area_id)] = Area(
             grouping=REGION_GROUPING,
             area_id=area_id,
-            name=region_name,
-            region_name=region_name,
+            name=in_region[0].region_name,
+            region_name=in_region[0].region_name,
             valid_from="2007-01-01",
             valid_to="2026-12-31",
             membership_status="confirmed",
             source="municipalities.csv (DST region codes)",
-            members=region_members,
+            members=tuple(sorted(m.code for m in in_region)),
             partial_members=(),
         )
-    return Geography(municipalities=municipalities, areas=areas, grouping_titles=grouping_titles)
+    return areas
 
 
 _GROUPING_TITLES = {

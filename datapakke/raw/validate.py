@@ -10,6 +10,7 @@ skipped, with the reason.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -106,7 +107,7 @@ def normalise_sex(text: str) -> str:
         raise ValueError(f"unknown sex {text!r} (expected 1/2/TOT, Mænd/Kvinder/I alt)") from None
 
 
-def _map_unique(series: pd.Series, func) -> tuple[pd.Series, pd.Series]:
+def _map_unique(series: pd.Series, func: Callable[[str], object]) -> tuple[pd.Series, pd.Series]:
     """Apply ``func`` once per distinct value; return (mapped values, error messages)."""
     mapped: dict[str, object] = {}
     errors: dict[str, str] = {}
@@ -126,7 +127,16 @@ class _Quarantine:
         self.entries: list[pd.DataFrame] = []
         self.rejected = pd.Series(False, index=raw.index)
 
-    def add(self, mask: pd.Series, column: str, check: str, values: pd.Series, messages) -> None:
+    def add(
+        self,
+        mask: pd.Series,
+        column: str | pd.Series,
+        check: str,
+        values: pd.Series,
+        messages: str | pd.Series,
+    ) -> None:
+        """Quarantine the rows in ``mask`` not already quarantined; ``column`` and ``messages``
+        are one text for all of them or a per-row Series."""
         mask = mask & ~self.rejected
         if not mask.any():
             return
@@ -155,6 +165,8 @@ class _Quarantine:
 
 
 def _measure_ids(raw: pd.DataFrame, spec: SourceSpec) -> tuple[pd.Series, pd.Series]:
+    """The measure id of each row (the registry's measure or measure_map, plus the value
+    column's suffix), and an error message where the label is not in the measure_map."""
     suffix = raw["value_column"].map(spec.value_columns).fillna("") if spec.value_columns else ""
     if spec.measure_map:
         base = raw["measure_text"].map(spec.measure_map)
@@ -168,38 +180,98 @@ def _measure_ids(raw: pd.DataFrame, spec: SourceSpec) -> tuple[pd.Series, pd.Ser
     return pd.Series(spec.measure or "", index=raw.index) + suffix, pd.Series("", index=raw.index)
 
 
-def validate_observations(
-    raw: pd.DataFrame,
-    spec: SourceSpec,
-    geography: Geography,
-    today: date,
-    max_bad_share: float,
-    skipped: list[tuple[int, str]] | None = None,
-) -> ValidationResult:
-    """Normalise and check one source's raw rows; reject the whole file above ``max_bad_share``."""
-    skipped = list(skipped or [])
-    quarantine = _Quarantine(raw)
-    column_of = {role: spec.columns.get(role, role) for role in _TEXT_COLUMNS.values()}
+@dataclass
+class _Parsed:
+    """Each row's text columns as canonical values (NaN where the row was quarantined)."""
 
-    for text_column, role in _TEXT_COLUMNS.items():
-        formula = _map_unique(raw[text_column], looks_like_formula)[0].astype(bool)
-        quarantine.add(
-            formula,
-            column_of[role],
-            "no_formula",
-            raw[text_column],
-            "text starting with '=', '+', '-' or '@' looks like a spreadsheet formula",
+    municipality: pd.Series  # 3-digit code; None for aggregates (the country, regions)
+    measure_id: pd.Series
+    period: pd.Series  # Period
+    sex: pd.Series
+    age: pd.Series
+    numbers: pd.DataFrame  # value, is_suppressed, error (see parse_number_series)
+
+
+class _Checker:
+    """One file's rows, its quarantine, and the file's own name for each canonical column."""
+
+    def __init__(self, raw: pd.DataFrame, spec: SourceSpec) -> None:
+        self.raw = raw
+        self.spec = spec
+        self.quarantine = _Quarantine(raw)
+        self.column_of = {role: spec.columns.get(role, role) for role in _TEXT_COLUMNS.values()}
+
+    def no_formulas(self) -> None:
+        """Text that a spreadsheet would run as a formula is never passed on."""
+        for text_column, role in _TEXT_COLUMNS.items():
+            formula = _map_unique(self.raw[text_column], looks_like_formula)[0].astype(bool)
+            self.quarantine.add(
+                formula,
+                self.column_of[role],
+                "no_formula",
+                self.raw[text_column],
+                "text starting with '=', '+', '-' or '@' looks like a spreadsheet formula",
+            )
+
+    def mapped(self, role: str, check: str, parse: Callable[[str], object]) -> pd.Series:
+        """The role's text column parsed value by value; what does not parse is quarantined."""
+        text = self.raw[f"{role}_text"]
+        values, errors = _map_unique(text, parse)
+        self.quarantine.add(errors != "", self.column_of[role], check, text, errors)
+        return values
+
+    def parse(self, geography: Geography) -> tuple[_Parsed, pd.Series]:
+        """Every column parsed, in order; also the aggregate rows (valid, but not municipal)."""
+        municipality = self.mapped(
+            "municipality", "known_municipality", geography.resolve_municipality
         )
-    municipality, muni_error = _map_unique(raw["municipality_text"], geography.resolve_municipality)
-    quarantine.add(
-        muni_error != "",
-        column_of["municipality"],
-        "known_municipality",
-        raw["municipality_text"],
-        muni_error,
-    )
-    is_aggregate = municipality.isna() & (muni_error == "") & ~quarantine.rejected
-    skipped += [
+        is_aggregate = municipality.isna() & ~self.quarantine.rejected
+        measure_id, measure_error = _measure_ids(self.raw, self.spec)
+        self.quarantine.add(
+            measure_error != "",
+            self.column_of["measure"],
+            "known_measure",
+            self.raw["measure_text"],
+            measure_error,
+        )
+        period = self.mapped("period", "parseable_period", parse_period)
+        sex = self.mapped("sex", "known_sex", normalise_sex)
+        age = self.mapped("age", "known_age", normalise_age)
+        decimal = (self.spec.layout or {}).get("decimal", ",")
+        numbers = parse_number_series(self.raw["value_text"], decimal=decimal)
+        self.quarantine.add(
+            numbers["error"] != "",
+            self.raw["value_column"],
+            "number",
+            self.raw["value_text"],
+            numbers["error"],
+        )
+        return _Parsed(municipality, measure_id, period, sex, age, numbers), is_aggregate
+
+    def not_future(self, period: pd.Series, today: date) -> None:
+        is_future = period.map(lambda p: isinstance(p, Period) and is_future_period(p, today))
+        self.quarantine.add(
+            is_future.astype(bool),
+            self.column_of["period"],
+            "not_future",
+            self.raw["period_text"],
+            f"period lies in the future (today is {today.isoformat()})",
+        )
+
+    def unique_key(self) -> None:
+        """A row repeating an earlier row's key (as written) is quarantined; the first stays."""
+        duplicate = self.raw.duplicated(subset=[*_TEXT_COLUMNS, "value_column"], keep="first")
+        self.quarantine.add(
+            duplicate,
+            "row",
+            "unique_key",
+            self.raw["value_text"],
+            "duplicate row: the same measure, municipality, period, sex and age appear earlier",
+        )
+
+
+def _aggregate_skips(raw: pd.DataFrame, is_aggregate: pd.Series) -> list[tuple[int, str]]:
+    return [
         (int(r), f"area {t!r} is an aggregate (country/region), not a municipality")
         for r, t in zip(
             raw.loc[is_aggregate, "_source_row"],
@@ -207,65 +279,19 @@ def validate_observations(
             strict=True,
         )
     ]
-    measure_id, measure_error = _measure_ids(raw, spec)
-    quarantine.add(
-        measure_error != "",
-        column_of["measure"],
-        "known_measure",
-        raw["measure_text"],
-        measure_error,
-    )
-    period, period_error = _map_unique(raw["period_text"], parse_period)
-    quarantine.add(
-        period_error != "",
-        column_of["period"],
-        "parseable_period",
-        raw["period_text"],
-        period_error,
-    )
-    sex, sex_error = _map_unique(raw["sex_text"], normalise_sex)
-    quarantine.add(sex_error != "", column_of["sex"], "known_sex", raw["sex_text"], sex_error)
-    age, age_error = _map_unique(raw["age_text"], normalise_age)
-    quarantine.add(age_error != "", column_of["age"], "known_age", raw["age_text"], age_error)
-    numbers = parse_number_series(
-        raw["value_text"], decimal=(spec.layout or {}).get("decimal", ",")
-    )
-    quarantine.add(
-        numbers["error"] != "",
-        raw["value_column"],
-        "number",
-        raw["value_text"],
-        numbers["error"],
-    )
 
-    is_future = period.map(lambda p: isinstance(p, Period) and is_future_period(p, today))
-    quarantine.add(
-        is_future.astype(bool),
-        column_of["period"],
-        "not_future",
-        raw["period_text"],
-        f"period lies in the future (today is {today.isoformat()})",
-    )
-    key_columns = [*_TEXT_COLUMNS, "value_column"]
-    duplicate = raw.duplicated(subset=key_columns, keep="first")
-    quarantine.add(
-        duplicate,
-        "row",
-        "unique_key",
-        raw["value_text"],
-        "duplicate row: the same measure, municipality, period, sex and age appear earlier",
-    )
 
-    keep = ~quarantine.rejected & ~is_aggregate
-    typed = pd.DataFrame(
+def _typed_rows(raw: pd.DataFrame, parsed: _Parsed, keep: pd.Series) -> pd.DataFrame:
+    """The kept rows in the shape of ``core.observation``, with their lineage."""
+    return pd.DataFrame(
         {
-            "measure_id": measure_id[keep],
-            "municipality_code": municipality[keep].astype(str),
-            "period": period[keep].map(lambda p: p.code),
-            "sex": sex[keep].astype(str),
-            "age_band": age[keep].astype(str),
-            "value": numbers.loc[keep, "value"].astype(float),
-            "source_suppressed": numbers.loc[keep, "is_suppressed"].astype(bool),
+            "measure_id": parsed.measure_id[keep],
+            "municipality_code": parsed.municipality[keep].astype(str),
+            "period": parsed.period[keep].map(lambda p: p.code),
+            "sex": parsed.sex[keep].astype(str),
+            "age_band": parsed.age[keep].astype(str),
+            "value": parsed.numbers.loc[keep, "value"].astype(float),
+            "source_suppressed": parsed.numbers.loc[keep, "is_suppressed"].astype(bool),
             "source_id": raw.loc[keep, "source_id"],
             "_source_file": raw.loc[keep, "_source_file"],
             "_source_row": raw.loc[keep, "_source_row"].astype(int),
@@ -274,23 +300,52 @@ def validate_observations(
             "_loaded_at": raw.loc[keep, "_loaded_at"],
         }
     )
+
+
+def _rejection_reason(result: ValidationResult, max_bad_share: float) -> str:
+    """Why the whole file is rejected ('' when it is not): too many rows failed."""
+    if result.bad_share <= max_bad_share:
+        return ""
+    return (
+        f"{len(result.quarantine)} of {result.rows_in} rows ({result.bad_share:.0%}) failed "
+        f"validation, above the limit of {max_bad_share:.0%}: the whole file is rejected "
+        "and the previous good data stay in use"
+    )
+
+
+def validate_observations(
+    raw: pd.DataFrame,
+    spec: SourceSpec,
+    geography: Geography,
+    today: date,
+    max_bad_share: float,
+    skipped: list[tuple[int, str]] | None = None,
+) -> ValidationResult:
+    """Normalise and check one source's raw rows; reject the whole file above ``max_bad_share``.
+
+    A row is quarantined by the first rule it breaks, in this order: a formula in any text
+    column, then an unknown municipality, measure, period, sex or age, a value that is not a
+    number, a period in the future, a key seen earlier in the file, and last the Pandera schema
+    of ``core.observation``. Aggregate areas are skipped (counted with the reason, as are the
+    reader's ``skipped`` rows and totals whose parts are present), never quarantined.
+    """
+    checker = _Checker(raw, spec)
+    checker.no_formulas()
+    parsed, is_aggregate = checker.parse(geography)
+    checker.not_future(parsed.period, today)
+    checker.unique_key()
+    quarantine = checker.quarantine
+    typed = _typed_rows(raw, parsed, keep=~quarantine.rejected & ~is_aggregate)
     _apply_schema(typed, geography, raw, quarantine)
-    typed = typed[~quarantine.rejected.loc[typed.index]]
-    typed, more_skipped = drop_redundant_totals(typed)
-    skipped += more_skipped
+    typed, totals = drop_redundant_totals(typed[~quarantine.rejected.loc[typed.index]])
     result = ValidationResult(
         source_id=spec.id,
         rows=typed.reset_index(drop=True),
         quarantine=quarantine.frame(),
-        skipped=skipped,
+        skipped=[*(skipped or []), *_aggregate_skips(raw, is_aggregate), *totals],
         rows_in=len(raw),
     )
-    if result.bad_share > max_bad_share:
-        result.rejected_reason = (
-            f"{len(result.quarantine)} of {len(raw)} rows ({result.bad_share:.0%}) failed "
-            f"validation, above the limit of {max_bad_share:.0%}: the whole file is rejected "
-            "and the previous good data stay in use"
-        )
+    result.rejected_reason = _rejection_reason(result, max_bad_share)
     return result
 
 

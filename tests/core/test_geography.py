@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -140,4 +141,73 @@ def test_shared_member_must_be_marked_partial(reference_copy: Path) -> None:
 def test_missing_column_is_named(reference_copy: Path) -> None:
     _rewrite(reference_copy / "areas.csv", "area_name", "navn")
     with pytest.raises(ReferenceDataError, match=r"missing column.*area_name"):
+        load_geography(reference_copy)
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "message"),
+    [
+        (
+            "municipalities.csv",
+            "084,Region Hovedstaden,Region Østdanmark,105000",
+            "089,Region Hovedstaden,Region Østdanmark,105000",
+            "municipalities.csv, row 3: unknown region_code '089'",
+        ),
+        (
+            "municipalities.csv",
+            "Region Østdanmark,105000",
+            "Region Østdanmark,ca. 105000",
+            "municipalities.csv, row 3: approx_population_2024 is not a whole number",
+        ),
+        (
+            "municipalities.csv",
+            "147,Frederiksberg",
+            "101,Frederiksberg",
+            "municipalities.csv, row 3: municipality_code 101 appears twice",
+        ),
+        (
+            "areas.csv",
+            "klynge2022,hovedstaden-byen,",
+            "klynge2022,Hovedstaden Byen,",
+            "areas.csv, row 2: area_id 'Hovedstaden Byen' must be lower-case a-z, 0-9, -",
+        ),
+        (
+            "area_members.csv",
+            "klynge2022,hovedstaden-byen,147,full",
+            "klynge2022,hovedstaden-x,147,full",
+            "area_members.csv, row 3: area klynge2022.hovedstaden-x is not in areas.csv",
+        ),
+        (
+            "area_members.csv",
+            "klynge2022,hovedstaden-byen,147,full",
+            "klynge2022,hovedstaden-byen,147,half",
+            "area_members.csv, row 3: coverage must be 'full' or 'partial'",
+        ),
+        (
+            "area_members.csv",
+            "klynge2022,hovedstaden-byen,147,full",
+            "klynge2022,hovedstaden-byen,101,full",
+            "area_members.csv, row 3: municipality listed twice in the same area",
+        ),
+    ],
+)
+def test_each_reference_rule_names_file_and_row(
+    reference_copy: Path, name: str, old: str, new: str, message: str
+) -> None:
+    _rewrite(reference_copy / name, old, new)
+    with pytest.raises(ReferenceDataError, match=re.escape(message)):
+        load_geography(reference_copy)
+
+
+def test_an_area_without_members_is_named(reference_copy: Path) -> None:
+    path = reference_copy / "area_members.csv"
+    kept = [
+        line
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if ",hovedstaden-byen," not in line
+    ]
+    path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    with pytest.raises(
+        ReferenceDataError, match=r"area klynge2022\.hovedstaden-byen has no members"
+    ):
         load_geography(reference_copy)

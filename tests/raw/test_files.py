@@ -516,6 +516,33 @@ def test_layout_errors_name_the_key(data: object, message: str) -> None:
     assert message in str(info.value)
 
 
+def test_the_constructor_accepts_plain_data_like_yaml() -> None:
+    plain = FileLayout(
+        required_columns=["Kommune", "Antal"],  # type: ignore[arg-type]
+        column_aliases={"Kommune": ["Område"]},  # type: ignore[dict-item]
+        wide={"pattern": r"\d{4}", "name_col": "År", "value_col": "Antal"},  # type: ignore[arg-type]
+        delimiter="tab",
+    )
+    assert plain.required_columns == ("Kommune", "Antal")
+    assert plain.column_aliases == {"Kommune": ("Område",)}
+    assert plain.wide == WideSpec(r"\d{4}", "År", "Antal")
+    assert plain.delimiter == "\t"
+    assert hash(plain) == hash(FileLayout.from_dict(dict(plain.__dict__)))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"wide": "years"}, "wide must be a mapping with pattern, name_col and value_col"),
+        ({"encoding": 5}, "bad layout:"),
+        ({"fill_down": [""]}, "fill_down must be a list of non-empty strings"),
+    ],
+)
+def test_more_layout_errors(data: dict[str, object], message: str) -> None:
+    with pytest.raises(LayoutError, match=message):
+        FileLayout.from_dict(data)
+
+
 def test_frame_is_plain_text_for_ingest(tmp_path: Path) -> None:
     result = read_source_file(write(tmp_path / "a.csv", TEXT), LAYOUT)
     assert isinstance(result.frame, pd.DataFrame)

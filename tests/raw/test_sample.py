@@ -8,6 +8,7 @@ Everything is generated into temporary folders; the committed sample is only rea
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import json
 from collections.abc import Iterator
@@ -18,9 +19,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from datapakke.config import REFERENCE_DIR, SAMPLE_DIR
-from datapakke.raw import sample
+from datapakke.config import REFERENCE_DIR, REPO_ROOT, SAMPLE_DIR
 from datapakke.raw.registry import load_registry
+from datapakke.raw.sample import GENERATOR
+from datapakke.raw.sample.__main__ import main
+from datapakke.raw.sample.manifest import ASSUMPTIONS_FILE, generate
+from datapakke.raw.sample.world import stream
 
 BOM = b"\xef\xbb\xbf"
 MUNICIPALITIES = pd.read_csv(REFERENCE_DIR / "municipalities.csv", dtype=str)
@@ -48,7 +52,7 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     raw = tmp_path_factory.mktemp("raw")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DATAPAKKE_RAW_DIR", str(raw))
-        assert sample.main([]) == 0
+        assert main([]) == 0
     yield raw / "sample"
 
 
@@ -117,7 +121,7 @@ def count(text: pd.Series) -> pd.Series:
 
 # ------------------------------------------------------------------------------ determinism
 def test_two_runs_are_byte_identical(out: Path, tmp_path: Path) -> None:
-    sample.generate(tmp_path)
+    generate(tmp_path)
     assert files_of(tmp_path) == files_of(out)
 
 
@@ -139,10 +143,10 @@ def test_generation_leaves_no_temp_files(fresh: Path) -> None:
 
 
 def test_streams_are_independent_per_file() -> None:
-    a, b = sample.stream("file:FOD207"), sample.stream("file:FOD207")
+    a, b = stream("file:FOD207"), stream("file:FOD207")
     assert a.integers(0, 1 << 30, 5).tolist() == b.integers(0, 1 << 30, 5).tolist()
-    c = sample.stream("file:HJEMSYG")
-    assert sample.stream("file:FOD207").random() != c.random()
+    c = stream("file:HJEMSYG")
+    assert stream("file:FOD207").random() != c.random()
 
 
 # ---------------------------------------------------------------------------------- manifest
@@ -164,6 +168,14 @@ def test_manifest_says_synthetic_and_describes_every_file(out: Path) -> None:
         assert entry["rows"] > 0 and entry["format"] and entry["measures"]
     readme = (out / "README.md").read_text(encoding="utf-8")
     assert manifest["notice_da"] in readme and "SYNTHETIC DATA" in readme
+
+
+def test_readme_names_a_runnable_generator_and_an_existing_assumptions_file(out: Path) -> None:
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert "`python -m datapakke.raw.sample`" in readme
+    assert importlib.util.find_spec(f"{GENERATOR}.__main__") is not None
+    assert f"`{ASSUMPTIONS_FILE}`" in readme
+    assert (REPO_ROOT / ASSUMPTIONS_FILE).is_file()
 
 
 def test_registry_points_at_sample_files_and_their_measures(out: Path) -> None:
