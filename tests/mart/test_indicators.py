@@ -13,6 +13,7 @@ from datapakke.mart.indicators import (
     EngineInputs,
     audit_published_counts,
     compute_indicator,
+    indicator_frames,
     published_counts,
     units_frame,
 )
@@ -195,3 +196,13 @@ def test_measure_ref_age_filter_keeps_the_65plus_bands() -> None:
     )
     assert _age_filter(None) == "TRUE"
     assert MeasureRef("x", 80) != MeasureRef("x", 65)
+
+
+@pytest.mark.parametrize("threshold", [3, 5, 10])
+def test_withheld_values_name_the_configured_threshold(threshold: int) -> None:
+    inputs, catalogue = series_inputs({"147": {"M": 2.0, "K": 0.0}})
+    published = published_counts(inputs, catalogue, threshold=threshold)
+    values = indicator_frames(inputs, catalogue, published, threshold)[0]
+    hidden = values[values["is_suppressed"]]
+    assert not hidden.empty
+    assert set(hidden["value_note"]) == {f"Skjult af diskretionshensyn (<{threshold})."}
