@@ -34,6 +34,10 @@ GRAIN = {
     "mart.indicator": "one row per indicator in the catalogue",
     "mart.indicator_value": "one row per indicator × area level × area × period × sex",
     "mart.area_member": "one row per grouping × area × member municipality",
+    "raw.missing": "one row per source × measure × municipality × period left incomplete by "
+    "quarantined rows",
+    "core.missing": "one row per measure × municipality × period whose figure is incomplete "
+    "(rows quarantined in an accepted source): the engine treats it as missing",
 }
 
 QUARANTINE_COLUMNS = [
@@ -47,6 +51,9 @@ QUARANTINE_COLUMNS = [
     "file_sha256",
     "loaded_at",
 ]
+
+# raw.missing / core.missing: the figures a quarantine left incomplete.
+MISSING_COLUMNS = ["measure_id", "municipality_code", "period", "rows_quarantined"]
 
 RAW_TEXT_COLUMNS = [
     "source_id",

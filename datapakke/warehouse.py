@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS raw.quarantine (
     source_id TEXT, file TEXT, "row" BIGINT, "column" TEXT, "check" TEXT, value TEXT,
     message TEXT, file_sha256 TEXT, loaded_at TIMESTAMPTZ
 );
+CREATE TABLE IF NOT EXISTS raw.missing (
+    source_id TEXT, measure_id TEXT, municipality_code TEXT, period TEXT, rows_quarantined BIGINT
+);
 CREATE TABLE IF NOT EXISTS raw.validated (
     measure_id TEXT, municipality_code TEXT, period TEXT, sex TEXT, age_band TEXT,
     value DOUBLE, source_suppressed BOOLEAN, source_id TEXT,

@@ -21,6 +21,13 @@ SELECT measure_id, municipality_code, period, sex, age_band, value, source_suppr
 FROM raw.validated v
 WHERE source_id IN (SELECT source_id FROM raw.source_file WHERE target = 'observation')
 ORDER BY measure_id, municipality_code, period, sex, age_band;
+CREATE OR REPLACE TABLE core.missing AS
+SELECT measure_id, municipality_code, period, sum(rows_quarantined) AS rows_quarantined,
+       string_agg(DISTINCT source_id, ', ' ORDER BY source_id) AS source_ids
+FROM raw.missing
+WHERE source_id IN (SELECT source_id FROM raw.source_file WHERE accepted_sha256 IS NOT NULL)
+GROUP BY ALL
+ORDER BY ALL;
 """
 
 
@@ -28,9 +35,9 @@ def build_core(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rebuild core.* from the accepted validated rows (deterministic order)."""
     ensure_schema(con)
     con.execute(_CORE_DDL)
-    for table in ("core.population", "core.observation"):
+    for table in ("core.population", "core.observation", "core.missing"):
         con.execute(f"COMMENT ON TABLE {table} IS '{GRAIN[table]}'")
     return {
         table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        for table in ("core.population", "core.observation")
+        for table in ("core.population", "core.observation", "core.missing")
     }

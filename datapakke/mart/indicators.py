@@ -18,6 +18,7 @@ import pandas as pd
 from datapakke.geography import NATIONAL_CODE, NATIONAL_NAME, Geography
 from datapakke.mart import stats
 from datapakke.mart.catalogue import METHOD_RULES, Indicator, MeasureRef
+from datapakke.mart.completeness import missing_years, withhold_incomplete
 from datapakke.mart.disclosure import DisclosureProblem, protect, recoverable_cells
 from datapakke.presentation import suppressed_text
 from datapakke.schemas import INDICATOR_VALUE_COLUMNS
@@ -58,16 +59,21 @@ def _age_filter(min_age: int | None) -> str:
 
 def municipal_counts(con: duckdb.DuckDBPyConnection, ref: MeasureRef) -> pd.DataFrame:
     """One row per municipality × year × sex (M/K and their T) × age band for a measure."""
+    # A figure left incomplete by quarantined rows counts as missing (see core.missing).
+    complete = (
+        f"NOT EXISTS (SELECT 1 FROM core.missing m WHERE m.measure_id = '{ref.measure}' "
+        "AND m.municipality_code = o.municipality_code AND m.period = o.period)"
+    )
     if ref.measure == "population":
         source = (
             "SELECT municipality_code, substr(period, 1, 4) AS period, sex, age_band, "
-            "population AS value, FALSE AS source_suppressed FROM core.population "
-            "WHERE period LIKE '%K1'"
+            "population AS value, FALSE AS source_suppressed FROM core.population o "
+            f"WHERE period LIKE '%K1' AND {complete}"
         )
     else:
         source = (
             "SELECT municipality_code, period, sex, age_band, value, source_suppressed "
-            f"FROM core.observation WHERE measure_id = '{ref.measure}'"
+            f"FROM core.observation o WHERE measure_id = '{ref.measure}' AND {complete}"
         )
     sql = f"""
     WITH base AS (
@@ -122,6 +128,10 @@ class EngineInputs:
     units: pd.DataFrame
     counts: dict[MeasureRef, pd.DataFrame]
     weights: pd.DataFrame
+    # figures left incomplete by quarantined rows (completeness.missing_years of core.missing)
+    missing: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["measure_id", "municipality_code", "period"])
+    )
     _unit_counts: dict[tuple[MeasureRef, bool], pd.DataFrame] = field(default_factory=dict)
 
     def unit_counts(self, ref: MeasureRef, by_age: bool) -> pd.DataFrame:
@@ -144,7 +154,8 @@ class EngineInputs:
                 refs.add(ind.denominator)
         counts = {ref: municipal_counts(con, ref) for ref in sorted(refs, key=str)}
         weights = pd.DataFrame({"age_band": list(ESP2013), "weight": list(ESP2013.values())})
-        return cls(units=units_frame(geo), counts=counts, weights=weights)
+        missing = missing_years(con.execute("SELECT * FROM core.missing").df())
+        return cls(units=units_frame(geo), counts=counts, weights=weights, missing=missing)
 
 
 def _unit_names(units: pd.DataFrame) -> pd.DataFrame:
@@ -456,7 +467,7 @@ def _apply_protection(
             continue
         series = published[published["series_id"] == series_id(ref)][[*keys, "is_suppressed"]]
         flags = frame[keys].merge(series, on=keys, how="left")["is_suppressed"]
-        flags = flags.fillna(False).astype(bool).to_numpy()
+        flags = flags.astype("boolean").fillna(False).astype(bool).to_numpy()
         frame.loc[flags, column] = np.nan
         hidden |= flags
     frame["is_suppressed"] = hidden.to_numpy()
@@ -505,13 +516,21 @@ def _compare(frame: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
 
 
 def _trend(frame: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
-    """Trend over the last five published points, stored on each series' latest period."""
+    """Trend over the last five published points, stored on each series' latest period.
+
+    Counts use the quasi-Poisson/quasi-binomial test on numerator and denominator; DSRs and
+    survey estimates the weighted least-squares test with weights from their 95 % interval;
+    values without uncertainty OLS (see ``stats.trend_test``). A latest row that is suppressed
+    or blank shows no number, so it carries no trend either ('').
+    """
     keys = [*UNIT_KEY, "sex"]
-    usable = frame[~frame["is_suppressed"] & frame["value"].notna()]
+    shown = ~frame["is_suppressed"].astype(bool) & frame["value"].notna()
+    usable = frame[shown]
     periods = sorted(usable["period"].unique())[-5:]
     usable = usable[usable["period"].isin(periods)]
     kind = METHOD_RULES[ind.method].statistic or "value"
     events = "numerator" if kind != "value" else "value"
+    has_interval = kind == "value" and ind.interval != "none"
     trend = stats.trend_test(
         usable,
         keys,
@@ -520,10 +539,11 @@ def _trend(frame: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
         exposure_col="denominator",
         kind=kind,
         last_n=5,
+        interval_cols=("ci95_low", "ci95_high") if has_interval else None,
     )
     latest = frame["period"] == (periods[-1] if periods else None)
     merged = frame.merge(trend[[*keys, "trend", "trend_p_value"]], on=keys, how="left")
-    merged.loc[~latest.to_numpy(), ["trend", "trend_p_value"]] = [None, np.nan]
+    merged.loc[~(latest & shown).to_numpy(), ["trend", "trend_p_value"]] = [None, np.nan]
     merged["trend"] = merged["trend"].fillna("")
     return merged
 
@@ -533,9 +553,12 @@ def indicator_frames(
 ) -> list[pd.DataFrame]:
     """One protected frame per indicator; each is independent, so they can be made in parallel."""
     names = _unit_names(inputs.units)
+    municipal = names[names["area_level"] == "municipality"]
+    member_names = dict(zip(municipal["area_code"], municipal["area_name"], strict=True))
     frames = []
     for ind in indicators:
         frame = compute_indicator(ind, inputs)
+        frame = withhold_incomplete(frame, ind, inputs.missing, inputs.units, member_names)
         frame = frame.merge(names, on=UNIT_KEY, how="left")
         frame = _apply_protection(frame, ind, published, threshold)
         frame = _compare(frame, ind)

@@ -58,8 +58,10 @@ def load_source(
         if not rejected:
             con.execute("DELETE FROM raw.observation WHERE source_id = ?", [spec.id])
             con.execute("DELETE FROM raw.validated WHERE source_id = ?", [spec.id])
+            con.execute("DELETE FROM raw.missing WHERE source_id = ?", [spec.id])
             insert_frame(con, "raw.observation", raw.frame[RAW_COLUMNS])
             insert_frame(con, "raw.validated", validation.rows)
+            insert_frame(con, "raw.missing", validation.missing.assign(source_id=spec.id))
         accepted_file, accepted_sha = (
             (raw.source.display_path, raw.sha256)
             if not rejected
@@ -96,10 +98,15 @@ def load_source(
     return "rejected" if rejected else "accepted"
 
 
+# Raised whenever what a load stores changes (2: raw.missing), so older loads are redone once.
+LOAD_FORMAT = 2
+
+
 def input_fingerprint(spec: SourceSpec, file_sha256: str) -> str:
-    """The file's checksum and its registry entry in one: what a load was made from."""
+    """The file's checksum, its registry entry and the load format in one: what a load was
+    made from, and how."""
     entry = json.dumps(asdict(spec), sort_keys=True, default=list)
-    return hashlib.sha256(f"{file_sha256}\n{entry}".encode()).hexdigest()
+    return hashlib.sha256(f"{file_sha256}\n{entry}\n{LOAD_FORMAT}".encode()).hexdigest()
 
 
 def accepted_unchanged(con: duckdb.DuckDBPyConnection, spec: SourceSpec, file_sha256: str) -> bool:

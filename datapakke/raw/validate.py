@@ -22,7 +22,7 @@ from datapakke.raw.periods import Period, parse_period
 from datapakke.raw.periods import is_future as is_future_period
 from datapakke.raw.registry import SourceSpec
 from datapakke.raw.values import looks_like_formula, parse_number_series
-from datapakke.schemas import QUARANTINE_COLUMNS, core_observation_schema
+from datapakke.schemas import MISSING_COLUMNS, QUARANTINE_COLUMNS, core_observation_schema
 from datapakke.standard_population import AGE_BANDS
 
 _SEX = {
@@ -64,6 +64,8 @@ class ValidationResult:
     skipped: list[tuple[int, str]] = field(default_factory=list)
     rows_in: int = 0
     rejected_reason: str = ""
+    # measure × municipality × period whose figure is incomplete because rows were quarantined
+    missing: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MISSING_COLUMNS))
 
     @property
     def is_rejected(self) -> bool:
@@ -344,9 +346,34 @@ def validate_observations(
         quarantine=quarantine.frame(),
         skipped=[*(skipped or []), *_aggregate_skips(raw, is_aggregate), *totals],
         rows_in=len(raw),
+        missing=_incomplete_keys(parsed, quarantine.rejected),
     )
     result.rejected_reason = _rejection_reason(result, max_bad_share)
     return result
+
+
+def _incomplete_keys(parsed: _Parsed, rejected: pd.Series) -> pd.DataFrame:
+    """The measure × municipality × period of every quarantined row whose key could be read.
+
+    One bad row (a negative count in one age band, a second value for the same cell) makes the
+    municipality's figure for that measure and period incomplete: a sum over its remaining rows
+    would be a confident wrong number. The engine treats the whole figure as missing, so no value
+    and no aggregate that includes it is published.
+    """
+    period = parsed.period[rejected].map(lambda p: p.code if isinstance(p, Period) else None)
+    keys = pd.DataFrame(
+        {
+            "measure_id": parsed.measure_id[rejected],
+            "municipality_code": parsed.municipality[rejected],
+            "period": period,
+        }
+    )
+    keys = keys[keys["measure_id"].astype(bool)].dropna()
+    return (
+        keys.groupby(MISSING_COLUMNS[:3], as_index=False)
+        .size()
+        .rename(columns={"size": "rows_quarantined"})[MISSING_COLUMNS]
+    )
 
 
 def _apply_schema(

@@ -1,0 +1,101 @@
+"""Correct or absent: no published figure may rest on a municipality whose data were rejected.
+
+When validation quarantines some rows of a source (a negative count in one age band, a second
+value for the same cell), the municipality's figure for that measure and period is incomplete
+(``core.missing``). The engine already leaves those rows out of every sum; this module makes the
+consequence visible instead of publishing a smaller, confident, wrong number:
+
+- the municipality's own row says it was rejected in the source ("afvist i kilden"), which is a
+  different reason from too few events or disclosure control;
+- every aggregate with that municipality as a member (its areas in every grouping, its region,
+  Denmark) is withheld with a note naming the missing members;
+- comparisons and trends then skip those points, because they only use published values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from datapakke.mart.catalogue import Indicator
+
+UNIT_KEY = ["area_level", "grouping", "area_code"]
+REJECTED_NOTE_DA = (
+    "Afvist i kilden: nogle af kommunens rækker for perioden blev sat i karantæne ved "
+    "valideringen, så tallet vises ikke."
+)
+FIGURE_COLUMNS = ["numerator", "denominator", "value", "ci95_low", "ci95_high"]
+FIGURE_COLUMNS += ["ci998_low", "ci998_high"]
+
+
+def missing_years(missing: pd.DataFrame) -> pd.DataFrame:
+    """``core.missing`` in the engine's periods: population quarters become their year (the
+    engine uses the 1st quarter), other periods are kept."""
+    out = missing[["measure_id", "municipality_code", "period"]].copy()
+    quarter1 = out["period"].str.fullmatch(r"\d{4}K1")
+    is_quarter = out["period"].str.fullmatch(r"\d{4}K\d")
+    out.loc[quarter1, "period"] = out.loc[quarter1, "period"].str[:4]
+    return out[~is_quarter | quarter1].drop_duplicates()
+
+
+def indicator_measures(ind: Indicator) -> set[str]:
+    """Every measure an indicator's value is built from."""
+    measures = {ind.numerator.measure}
+    if ind.method == "survey":
+        base = ind.numerator.measure
+        measures |= {base + s for s in ("_pct", "_ci95_low_pct", "_ci95_high_pct", "_respondents")}
+    if ind.denominator is not None:
+        measures.add(ind.denominator.measure)
+    return measures
+
+
+def _missing_members(
+    ind: Indicator, missing: pd.DataFrame, units: pd.DataFrame, names: dict[str, str]
+) -> pd.DataFrame:
+    """One row per unit × period with a missing member: the members' names, in code order."""
+    gaps = missing[missing["measure_id"].isin(indicator_measures(ind))]
+    gaps = gaps[["municipality_code", "period"]].drop_duplicates()
+    if ind.method == "change_pct":  # the value five years later rests on this period too
+        later = gaps.assign(period=(gaps["period"].astype(int) + 5).astype(str))
+        gaps = pd.concat([gaps, later]).drop_duplicates()
+    hit = units[[*UNIT_KEY, "municipality_code"]].merge(gaps, on="municipality_code")
+    hit = hit.sort_values("municipality_code")
+    hit["member_name"] = hit["municipality_code"].map(names)
+    return hit.groupby([*UNIT_KEY, "period"], as_index=False).agg(
+        missing_codes=("municipality_code", tuple), missing_names=("member_name", ", ".join)
+    )
+
+
+def withhold_incomplete(
+    frame: pd.DataFrame,
+    ind: Indicator,
+    missing: pd.DataFrame,
+    units: pd.DataFrame,
+    names: dict[str, str],
+) -> pd.DataFrame:
+    """Withhold every row of ``frame`` (one indicator) that rests on a missing member.
+
+    ``missing`` is :func:`missing_years` of ``core.missing``; ``names`` maps municipality codes
+    to names. A rejected municipality that has no row left at all gets one per sex, so its own
+    cell can say why it is empty.
+    """
+    gaps = _missing_members(ind, missing, units, names)
+    if gaps.empty:
+        return frame
+    keys = [*UNIT_KEY, "period"]
+    own = gaps[gaps["area_level"] == "municipality"]
+    sexes = sorted(frame["sex"].dropna().unique()) if "sex" in frame else ["T"]
+    absent = own.merge(pd.DataFrame({"sex": sexes}), how="cross")
+    absent = absent.merge(frame[[*keys, "sex"]], on=[*keys, "sex"], how="left", indicator=True)
+    absent = absent[absent["_merge"] == "left_only"][[*keys, "sex"]]
+    frame = pd.concat([frame, absent.assign(indicator_id=ind.id)], ignore_index=True)
+    hit = frame[keys].merge(gaps, on=keys, how="left")
+    is_missing = hit["missing_codes"].notna().to_numpy()
+    is_own = is_missing & (frame["area_level"] == "municipality").to_numpy()
+    frame.loc[is_missing, [c for c in FIGURE_COLUMNS if c in frame]] = np.nan
+    notes = (
+        "Ufuldstændig: " + hit["missing_names"] + " mangler (afvist i kilden); tallet vises ikke."
+    )
+    frame.loc[is_missing, "value_note"] = notes[is_missing].to_numpy()
+    frame.loc[is_own, "value_note"] = REJECTED_NOTE_DA
+    return frame
