@@ -20,6 +20,7 @@ from datapakke.mart import stats
 from datapakke.mart.catalogue import METHOD_RULES, Indicator, MeasureRef
 from datapakke.mart.completeness import missing_years, withhold_incomplete
 from datapakke.mart.disclosure import DisclosureProblem, protect, recoverable_cells
+from datapakke.mart.dsr_inversion import FIGURES, INVERTIBLE_NOTE_DA, invertible_rows
 from datapakke.presentation import suppressed_text
 from datapakke.schemas import INDICATOR_VALUE_COLUMNS
 from datapakke.standard_population import AGE_BANDS, ESP2013
@@ -230,7 +231,14 @@ def _dsr(ind: Indicator, inputs: EngineInputs) -> pd.DataFrame:
 
 
 def _survey(ind: Indicator, inputs: EngineInputs) -> pd.DataFrame:
-    """Population-weighted mean of municipal survey estimates, SE from their published CIs."""
+    """Municipal survey estimates as published; aggregates as population-weighted means.
+
+    A unit of one municipality (a municipality, or an area with a single member) shows that
+    municipality's own estimate and published interval: nothing to weight. An aggregate needs
+    every member's population in that year as its weight; without it the value is left blank
+    (``note_no_weights``) rather than averaged with missing weights. The aggregate's SE comes
+    from the members' published CIs (independent samples).
+    """
     m = ind.numerator.measure
 
     def measure(suffix: str) -> pd.DataFrame:
@@ -260,30 +268,34 @@ def _survey(ind: Indicator, inputs: EngineInputs) -> pd.DataFrame:
         sw2se2=("w2se2", "sum"),
         resp=("resp", "sum"),
         members_present=("municipality_code", "nunique"),
+        weights_present=("w", "count"),
+        # The only member's own estimate (used where the unit has one member).
+        p=("p", "first"),
+        low=("low", "first"),
+        high=("high", "first"),
+        se=("se", "first"),
     )
     size = inputs.units.groupby(UNIT_KEY).size().rename("members_expected").reset_index()
     frame = frame.merge(size, on=UNIT_KEY)
     frame["sex"] = "T"
-    frame["value"] = frame["swp"] / frame["sw"]
-    se = np.sqrt(frame["sw2se2"]) / frame["sw"]
+    single = (frame["members_expected"] == 1).to_numpy()
+    weighted = frame["weights_present"] == frame["members_present"]
+    frame["note_no_weights"] = ~single & ~weighted.to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = (frame["swp"] / frame["sw"]).where(weighted)
+        mean_se = np.sqrt(frame["sw2se2"]) / frame["sw"]
+    frame["value"] = np.where(single, frame["p"], mean)
+    se = np.where(single, frame["se"], mean_se)
     for label, z in (("95", stats.Z95), ("998", stats.Z998)):
         frame[f"ci{label}_low"] = (frame["value"] - z * se).clip(lower=0)
         frame[f"ci{label}_high"] = (frame["value"] + z * se).clip(upper=100)
-    # A single municipality keeps its own published interval.
-    single = frame["area_level"] == "municipality"
-    own = frame[single].merge(
-        est.rename(columns={"municipality_code": "area_code"})[
-            ["area_code", "period", "low", "high"]
-        ],
-        on=["area_code", "period"],
-        how="left",
-    )
-    frame.loc[single, "ci95_low"] = own["low"].to_numpy()
-    frame.loc[single, "ci95_high"] = own["high"].to_numpy()
+    # One municipality keeps its own published 95 % interval.
+    frame.loc[single, "ci95_low"] = frame.loc[single, "low"]
+    frame.loc[single, "ci95_high"] = frame.loc[single, "high"]
     frame["numerator"], frame["denominator"] = np.nan, frame["resp"]
     frame["imputed"] = False
     frame["note_few_respondents"] = frame["resp"] < (ind.min_respondents or 0)
-    return frame
+    return frame.drop(columns=["p", "low", "high", "se"])
 
 
 def _change(ind: Indicator, num: pd.DataFrame) -> pd.DataFrame:
@@ -332,6 +344,13 @@ def _notes(ind: Indicator, frame: pd.DataFrame) -> pd.Series:
         notes[frame["note_few_respondents"] & ~incomplete] = (
             f"Færre end {ind.min_respondents} svarpersoner: estimatet vises ikke."
         )
+    if "note_no_weights" in frame:
+        notes[frame["note_no_weights"].astype(bool) & ~incomplete] = (
+            "Der mangler folketal for året til at vægte kommunernes estimater sammen; "
+            "tallet vises ikke."
+        )
+    # Every blank value says why, even one no rule above foresaw.
+    notes[frame["value"].isna() & (notes == "")] = "Tallet kan ikke beregnes for denne periode."
     imputed = frame.get("imputed", pd.Series(False, index=frame.index)).astype(bool)
     notes[imputed & (notes == "")] = (
         "Omfatter celler, som kilden har skjult (<5); de indgår med 2,5 i summen."
@@ -548,6 +567,27 @@ def _trend(frame: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
     return merged
 
 
+def _protect_standardised(
+    frame: pd.DataFrame, ind: Indicator, inputs: EngineInputs, threshold: int
+) -> pd.DataFrame:
+    """A DSR is published rounded to the catalogue's decimals, and withheld where value and
+    limits would single out a small age-band count (see ``dsr_inversion``)."""
+    if ind.method != "dsr":
+        return frame
+    frame[FIGURES] = frame[FIGURES].round(ind.decimals)
+    flagged = invertible_rows(
+        frame,
+        inputs.unit_counts(ind.numerator, by_age=True),
+        inputs.unit_counts(ind.denominator, by_age=True),
+        ind.multiplier,
+        ind.decimals,
+        threshold,
+    )
+    frame.loc[flagged, FIGURES] = np.nan
+    frame.loc[flagged, "value_note"] = INVERTIBLE_NOTE_DA
+    return frame
+
+
 def indicator_frames(
     inputs: EngineInputs, indicators: list[Indicator], published: pd.DataFrame, threshold: int
 ) -> list[pd.DataFrame]:
@@ -561,6 +601,7 @@ def indicator_frames(
         frame = withhold_incomplete(frame, ind, inputs.missing, inputs.units, member_names)
         frame = frame.merge(names, on=UNIT_KEY, how="left")
         frame = _apply_protection(frame, ind, published, threshold)
+        frame = _protect_standardised(frame, ind, inputs, threshold)
         frame = _compare(frame, ind)
         frame = _trend(frame, ind)
         frames.append(frame.reindex(columns=INDICATOR_VALUE_COLUMNS))

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import chain
 
+import numpy as np
 import pandas as pd
 
 from datapakke.config import Settings, get_settings
 from datapakke.geography import Geography, default_geography
 from datapakke.mart.catalogue import METHOD_RULES, Indicator, catalogue_frame, load_catalogue
+from datapakke.mart.dsr_inversion import FIGURES, invertible_rows
 from datapakke.mart.indicators import (
     EngineInputs,
     audit_published_counts,
@@ -101,6 +103,44 @@ def audit_disclosure(settings: Settings | None = None, geo: Geography | None = N
         f"{r.numerator:g} is below the threshold but published"
         for r in small.itertuples()
     ]
+    return findings + audit_standardised_rates(settings, geo)
+
+
+def audit_standardised_rates(
+    settings: Settings | None = None,
+    geo: Geography | None = None,
+    catalogue: list[Indicator] | None = None,
+) -> list[str]:
+    """Attack every published DSR as a reader could: is it rounded to the catalogue's decimals,
+    and does it single out a small age-band count (``dsr_inversion``)?"""
+    settings = settings or get_settings()
+    standardised = [ind for ind in catalogue or load_catalogue() if ind.method == "dsr"]
+    with connect(settings.warehouse_path, read_only=True) as con:
+        inputs = EngineInputs.load(con, standardised, geo or default_geography())
+        values = con.execute("SELECT * FROM mart.indicator_value").df()
+    findings = []
+    for ind in standardised:
+        rows = values[values["indicator_id"] == ind.id].reset_index(drop=True)
+        figures = rows[FIGURES].to_numpy(dtype=float)
+        unrounded = np.isfinite(figures) & (np.round(figures, ind.decimals) != figures)
+        findings += [
+            f"{ind.id} {r.period} {r.area_level}:{r.area_code}|{r.sex}: published with more "
+            f"than {ind.decimals} decimals"
+            for r in rows[unrounded.any(axis=1)].itertuples()
+        ]
+        flagged = invertible_rows(
+            rows,
+            inputs.unit_counts(ind.numerator, by_age=True),
+            inputs.unit_counts(ind.denominator, by_age=True),
+            ind.multiplier,
+            ind.decimals,
+            settings.suppression_threshold,
+        )
+        findings += [
+            f"{ind.id} {r.period} {r.area_level}:{r.area_code}|{r.sex}: the standardised rate "
+            "singles out a small age-band count"
+            for r in rows[flagged].itertuples()
+        ]
     return findings
 
 
