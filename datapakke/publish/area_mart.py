@@ -22,7 +22,6 @@ from datapakke.atomic import atomic_path
 from datapakke.config import REPO_ROOT, Settings
 from datapakke.geography import NATIONAL_CODE, Area, Geography
 from datapakke.mart import stats
-from datapakke.mart.catalogue import catalogue_frame, load_catalogue
 from datapakke.publish.pack_data import (
     FUNNEL_COLUMNS,
     POPULATION_COLUMNS,
@@ -63,15 +62,22 @@ class Published:
     unit_rows: dict[tuple[str, str, str], np.ndarray]  # (area_level, grouping, area_code) → rows
 
 
-def load_published(warehouse_path: Path) -> Published:
+def load_published(warehouse_path: Path, geo: Geography) -> Published:
     """The published tables the area marts are cut from, read once (read-only)."""
     with connect(warehouse_path, read_only=True) as con:
         values = con.execute("SELECT * FROM mart.indicator_value").df()
         indicator = con.execute('SELECT * FROM mart.indicator ORDER BY "order"').df()
         sources = con.execute(
             "SELECT source_id, title, publisher, accepted_file AS file, "
-            "accepted_sha256 AS sha256, rows_loaded AS rows, is_synthetic "
-            "FROM raw.source_file ORDER BY source_id"
+            "accepted_sha256 AS sha256, rows_loaded AS rows, is_synthetic, status, "
+            "file AS latest_file, message, rows_quarantined, "
+            "(SELECT string_agg(DISTINCT measure_id, ',' ORDER BY measure_id) FROM raw.validated v "
+            " WHERE v.source_id = s.source_id) AS measures "
+            "FROM raw.source_file s ORDER BY source_id"
+        ).df()
+        missing = con.execute(
+            "SELECT source_id, municipality_code, period FROM raw.missing "
+            "ORDER BY source_id, period, municipality_code"
         ).df()
         population = con.execute(
             "SELECT municipality_code, substr(period, 1, 4) AS period, sex, age_band, "
@@ -84,11 +90,42 @@ def load_published(warehouse_path: Path) -> Published:
     return Published(
         values=values,
         indicator=indicator,
-        sources=sources[SOURCE_COLUMNS],
+        sources=with_caveats(sources, missing, geo)[SOURCE_COLUMNS],
         population=population,
         funnel=funnel[[c for c in FUNNEL_COLUMNS if c != "is_member"]].reset_index(drop=True),
         unit_rows=values.groupby(["area_level", "grouping", "area_code"], sort=False).indices,
     )
+
+
+def with_caveats(sources: pd.DataFrame, missing: pd.DataFrame, geo: Geography) -> pd.DataFrame:
+    """Each source with ``caveat_da``: what a reader must know when its newest file was rejected
+    or some of its rows were quarantined ('' when neither)."""
+    caveats = []
+    for src in sources.itertuples():
+        if src.status == "rejected":
+            caveats.append(
+                f"Den nyeste fil ({src.latest_file}) blev afvist ved valideringen, så tallene "
+                f"bygger på den tidligere godkendte fil ({src.file or 'ingen'}). Årsag: "
+                f"{src.message}"
+            )
+            continue
+        if not src.rows_quarantined:
+            caveats.append("")
+            continue
+        gaps = missing[missing["source_id"] == src.source_id]
+        places = [
+            f"{geo.municipalities[r.municipality_code].name} {r.period}"
+            for r in gaps.head(6).itertuples()
+            if r.municipality_code in geo.municipalities
+        ]
+        more = " m.fl." if len(gaps) > len(places) else ""
+        where = f" Berørte tal vises ikke: {', '.join(places)}{more}." if places else ""
+        caveats.append(
+            f"{int(src.rows_quarantined)} rækker i {src.file} blev afvist ved valideringen "
+            f"og sat i karantæne.{where} Se kildens valideringstjek i Dagster (aktivet "
+            f"raw_{src.source_id}) eller tabellen raw.quarantine."
+        )
+    return sources.assign(caveat_da=caveats, measures=sources["measures"].fillna(""))
 
 
 def area_tables(published: Published, geo: Geography, area: Area) -> dict[str, pd.DataFrame]:
@@ -213,6 +250,12 @@ def load_area_pack_data(mart_path: Path) -> AreaPackData:
             "Medlemskabet er skønnet ud fra sygehusets optageområde i 2019, fordi der ikke er "
             "fundet en offentlig liste fra 2022."
         )
+    sources = tables["source"]
+    notes += [
+        f"Forbehold om {src.title}: {src.caveat_da}"
+        for src in sources.itertuples()
+        if getattr(src, "caveat_da", "")
+    ]
     built_at = pd.Timestamp(info["built_at"]).to_pydatetime()
     return AreaPackData(
         grouping=info["grouping"],
@@ -236,8 +279,3 @@ def load_area_pack_data(mart_path: Path) -> AreaPackData:
         suppression_threshold=int(info["suppression_threshold"]),
         notes=notes,
     )
-
-
-def catalogue_table() -> pd.DataFrame:
-    """The catalogue as stored in ``mart.indicator``."""
-    return catalogue_frame(load_catalogue())

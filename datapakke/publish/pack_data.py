@@ -29,7 +29,10 @@ FUNNEL_COLUMNS = [
 POPULATION_COLUMNS = ["period", "sex", "age_band", "population"]
 
 # Columns of ``AreaPackData.sources``: what the pack was built from.
-SOURCE_COLUMNS = ["source_id", "title", "publisher", "file", "sha256", "rows", "is_synthetic"]
+SOURCE_COLUMNS = [
+    *("source_id", "title", "publisher", "file", "sha256", "rows", "is_synthetic", "status"),
+    *("rows_quarantined", "measures", "caveat_da"),
+]
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ def build_area_marts(
 def _write_area_marts(
     areas: list[Area], settings: Settings, geo: Geography, built_at: datetime, version: str
 ) -> list[tuple[str, Path]]:
-    published = load_published(settings.warehouse_path)
+    published = load_published(settings.warehouse_path, geo)
     return [
         (
             area.partition_key,

@@ -100,14 +100,14 @@ def partly_rejected_build(tmp_path_factory: pytest.TempPathFactory):
     build_core_tables(settings)
     report = build_indicator_values(settings, GEO)
     values = read_frame(settings.warehouse_path, "SELECT * FROM mart.indicator_value")
-    return changed, {r.source_id: r for r in reports}, report, values
+    return changed, {r.source_id: r for r in reports}, report, values, settings
 
 
 @pytest.mark.slow
 def test_negative_deaths_for_one_municipality_year_publish_no_wrong_aggregate(
     partly_rejected_build,
 ) -> None:
-    changed, reports, report, values = partly_rejected_build
+    changed, reports, report, values, _ = partly_rejected_build
     deaths = reports["fod207_deaths"]
     assert changed == 3 and deaths.status == "accepted" and len(deaths.quarantine) == 3
     assert report.audit_findings == [] and report.schema_errors == ""
@@ -140,3 +140,25 @@ def test_negative_deaths_for_one_municipality_year_publish_no_wrong_aggregate(
     assert other_years.loc[other_years["sex"] == "T", "value"].notna().all()
     elsewhere = mortality[~with_aalborg & (mortality["period"] == "2023").to_numpy()]
     assert elsewhere.loc[elsewhere["area_level"] != "municipality", "value"].notna().all()
+
+
+@pytest.mark.slow
+def test_every_pack_built_meanwhile_says_rows_were_rejected(
+    partly_rejected_build, tmp_path
+) -> None:
+    from openpyxl import load_workbook
+
+    from datapakke.publish.area_mart import load_area_pack_data
+    from datapakke.publish.stage import build_area_marts, build_area_pack
+
+    settings = partly_rejected_build[4]
+    area = GEO.area("region", "hovedstaden")  # far from Aalborg: the caveat is still shown
+    build_area_marts([area], settings, GEO, workers=1)
+    pack = load_area_pack_data(settings.area_outputs(area.grouping, area.area_id).mart)
+    caveats = [note for note in pack.notes if note.startswith("Forbehold om")]
+    assert len(caveats) == 1 and "3 rækker" in caveats[0] and "Aalborg 2023" in caveats[0]
+
+    report = build_area_pack(area.partition_key, settings)
+    front = load_workbook(report.pack_path, read_only=True)["Forside"]
+    text = " ".join(str(c) for row in front.iter_rows(values_only=True) for c in row if c)
+    assert "Aalborg 2023" in text and "raw.quarantine" in text

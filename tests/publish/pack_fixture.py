@@ -130,6 +130,10 @@ def make_area_pack_data(
                 "sha256": "0" * 64,
                 "rows": 173_888,
                 "is_synthetic": is_synthetic,
+                "status": "accepted",
+                "rows_quarantined": 0,
+                "measures": "population",
+                "caveat_da": "",
             }
         ]
     )
