@@ -162,3 +162,7 @@ def test_every_pack_built_meanwhile_says_rows_were_rejected(
     front = load_workbook(report.pack_path, read_only=True)["Forside"]
     text = " ".join(str(c) for row in front.iter_rows(values_only=True) for c in row if c)
     assert "Aalborg 2023" in text and "raw.quarantine" in text
+    from datapakke.publish.site.build import publish_area
+
+    entry = publish_area(settings, area, tmp_path)
+    assert len(entry.caveats) == 1 and "Aalborg 2023" in entry.caveats[0]

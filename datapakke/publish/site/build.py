@@ -79,6 +79,7 @@ class MartInfo:
     is_synthetic: bool
     built_at: datetime | None
     publishers: tuple[str, ...]
+    caveats: tuple[str, ...] = ()  # "<source>: <caveat>" for sources with rejected rows
 
 
 _UNREADABLE = MartInfo(is_synthetic=True, built_at=None, publishers=())
@@ -110,6 +111,15 @@ def read_mart_info(path: Path) -> MartInfo | None:
             )
         except duckdb.CatalogException:
             publishers = ()
+        try:  # what a reader must know about the sources (marts from before may lack it)
+            caveats = tuple(
+                f"{title}: {caveat}"
+                for title, caveat in con.execute(
+                    "SELECT title, caveat_da FROM source WHERE caveat_da <> '' ORDER BY source_id"
+                ).fetchall()
+            )
+        except duckdb.Error:
+            caveats = ()
     except duckdb.Error as exc:
         log.warning("cannot read %s (%s); treating its pack as synthetic", path, exc)
         return _UNREADABLE
@@ -119,7 +129,7 @@ def read_mart_info(path: Path) -> MartInfo | None:
         return MartInfo(is_synthetic=True, built_at=None, publishers=publishers)
     is_synthetic = True if row[0] is None else bool(row[0])
     built_at = None if row[1] is None else datetime.fromtimestamp(float(row[1]), UTC)
-    return MartInfo(is_synthetic=is_synthetic, built_at=built_at, publishers=publishers)
+    return MartInfo(is_synthetic, built_at, publishers, caveats)
 
 
 def _copy_pack(source: Path, outputs: AreaOutputs, site_root: Path, built_at: datetime) -> PackLink:
@@ -225,7 +235,8 @@ def publish_area(settings: Settings, area: Area, site_root: Path) -> AreaEntry:
         return AreaEntry(area, latest, history, thumbnail, is_synthetic=None)
     is_synthetic = True if mart is None else mart.is_synthetic
     publishers = mart.publishers if mart else ()
-    return AreaEntry(area, latest, history, thumbnail, is_synthetic, publishers)
+    caveats = mart.caveats if mart else ()
+    return AreaEntry(area, latest, history, thumbnail, is_synthetic, publishers, caveats)
 
 
 # --------------------------------------------------------------------------- build and swap

@@ -66,6 +66,7 @@ class AreaEntry:
     thumbnail: Thumbnail | None
     is_synthetic: bool | None  # None: no pack, so nothing to warn about
     publishers: tuple[str, ...] = ()
+    caveats: tuple[str, ...] = ()  # rejected files or quarantined rows behind this pack
 
 
 # --------------------------------------------------------------------------- Danish formatting
@@ -127,6 +128,7 @@ h2 { margin: 0; font-size: 1.45rem; }
   color: #394452; }
 .tag.proxy { background: #fdf0e6; color: #8a3b00; }
 .tag.synthetic { background: var(--warn); color: #fff; }
+.caveat { font-size: .85rem; color: #8a3b00; margin: .3rem 0; }
 .thumb { display: block; border: 1px solid var(--line); border-radius: 4px; overflow: hidden;
   background: #fff; }
 .thumb.empty { height: 172px; background: #f1f3f5; }
@@ -190,7 +192,8 @@ def _render_tags(entry: AreaEntry, mixed_data: bool) -> str:
     tags = [f'<span class="tag{proxy}" title="{_e(status_help)}">{_e(status)}</span>']
     if mixed_data and entry.is_synthetic:  # all synthetic: the banner says it once
         tags.append('<span class="tag synthetic">Syntetiske data</span>')
-    return f'<div class="tags">{"".join(tags)}</div>'
+    caveats = "".join(f'<p class="caveat">Forbehold: {_e(c)}</p>' for c in entry.caveats)
+    return f'<div class="tags">{"".join(tags)}</div>{caveats}'
 
 
 def _render_thumbnail(entry: AreaEntry) -> str:
