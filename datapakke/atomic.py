@@ -40,3 +40,32 @@ def write_bytes(target: Path, data: bytes) -> Path:
     with atomic_path(target) as temp:
         temp.write_bytes(data)
     return target
+
+
+def sweep_leftovers(folder: Path) -> list[Path]:
+    """Remove temporary files under ``folder`` that a killed process left behind.
+
+    A temporary file is recognised by its name (``.<target>.tmp-<pid>``); it is removed only
+    when its process no longer runs, so a build under way in another process is left alone.
+    """
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for path in folder.rglob(".*.tmp-*"):
+        if not TEMP_NAME.match(path.name) or not path.is_file():
+            continue
+        if _process_alive(int(path.name.rsplit("-", 1)[1])):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # somebody else's process: alive
+        return True
+    return True

@@ -12,6 +12,7 @@ from functools import partial
 from itertools import chain
 from pathlib import Path
 
+from datapakke.atomic import sweep_leftovers
 from datapakke.config import Settings, get_settings
 from datapakke.geography import Area, Geography, default_geography
 from datapakke.parallel import map_in_pool
@@ -30,9 +31,14 @@ def build_area_marts(
     geo: Geography | None = None,
     workers: int = 2,
 ) -> list[Path]:
-    """Write the per-area marts; each worker reads the warehouse once and writes its share."""
+    """Write the per-area marts; each worker reads the warehouse once and writes its share.
+
+    Temporary files a killed earlier run left beside the published ones are removed first.
+    """
     settings = settings or get_settings()
     geo = geo or default_geography()
+    for area in areas:
+        sweep_leftovers(settings.area_outputs(area.grouping, area.area_id).folder)
     write = partial(
         _write_area_marts,
         settings=settings,
@@ -79,6 +85,7 @@ def build_area_pack(area_key: str, settings: Settings | None = None) -> PackRepo
     settings = settings or get_settings()
     area = default_geography().area_by_partition_key(area_key)
     outputs = settings.area_outputs(area.grouping, area.area_id)
+    sweep_leftovers(outputs.folder)  # what a killed earlier build left beside the pack
     pack = load_area_pack_data(outputs.mart)
     started = time.perf_counter()
     charts = render_area_charts(pack, outputs.charts_dir)
