@@ -538,7 +538,8 @@ def _trend(frame: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
     """Trend over the last five published points, stored on each series' latest period.
 
     Counts use the quasi-Poisson/quasi-binomial test on numerator and denominator; DSRs and
-    survey estimates the weighted least-squares test with weights from their 95 % interval;
+    survey estimates the weighted least-squares test with weights from their 95 % interval
+    (as published, rounded to the catalogue's decimals: the rounding error is allowed for);
     values without uncertainty OLS (see ``stats.trend_test``). A latest row that is suppressed
     or blank shows no number, so it carries no trend either ('').
     """
@@ -559,6 +560,7 @@ def _trend(frame: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
         kind=kind,
         last_n=5,
         interval_cols=("ci95_low", "ci95_high") if has_interval else None,
+        rounding=10.0**-ind.decimals if has_interval else 0.0,
     )
     latest = frame["period"] == (periods[-1] if periods else None)
     merged = frame.merge(trend[[*keys, "trend", "trend_p_value"]], on=keys, how="left")

@@ -1,15 +1,31 @@
-"""Trend over the last points of a series: direction and a significance test."""
+"""Trend over the last points of a series: direction and a significance test that allows for
+more variation between years than the counting model expects (quasi-likelihood)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import special
 from scipy import stats as sps
 
 from datapakke.mart.stats._arrays import _float, _group_ids, _sum_by
+from datapakke.mart.stats.intervals import Z95
 
 TREND_KINDS = ("rate", "proportion", "value")
-TREND_COLUMNS = ["trend_slope", "trend_p_value", "trend", "n_points"]
+TREND_COLUMNS = [
+    "trend_slope",
+    "trend_se",
+    "trend_p_value",
+    "trend_dispersion",
+    "trend",
+    "n_points",
+]
+# Four points leave two residual degrees of freedom for the dispersion (k − 2). With three, the
+# dispersion rests on one residual and its t reference has one df (97.5 % point 12.7): a test
+# that can hardly ever reject, so three points are reported as too few rather than as 'no change'.
+MIN_TREND_POINTS = 4
+
+_Fit = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # slope, se, p, φ, sign
 
 
 def _classify(slope: np.ndarray, p: np.ndarray, alpha: float) -> np.ndarray:
@@ -21,68 +37,120 @@ def _classify(slope: np.ndarray, p: np.ndarray, alpha: float) -> np.ndarray:
     ).astype(object)
 
 
-def _poisson_trend(
-    gid: np.ndarray, t: np.ndarray, y: np.ndarray, e: np.ndarray, groups: int
+def _quasi_wald(
+    slope: np.ndarray, se: np.ndarray, x2: np.ndarray, k: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-group log-linear Poisson slope, Wald p-value and direction sign (vectorised IRLS).
+    """Scaled SE, two-sided p and dispersion φ = X²/(k − 2) from a model-based SE and the
+    Pearson X² (or weighted residual sum of squares) on k − 2 residual df.
 
-    Model log μ_i = a + b·t_i + log E_i (canonical log link, so IRLS is Newton's method). The
-    fit is done for all groups at once: every iteration is a handful of ``bincount`` sums and a
-    closed-form 2×2 solve, with step halving to keep the log-likelihood increasing.
-
-    Degenerate groups: no events → slope 0, p = 1 (nothing varies). All events at the first or
-    last period → the MLE of b is ±∞ (separation) and the Wald test breaks down (Hauck–Donner),
-    so the slope is NaN and p comes from the score test of b = 0 (the Poisson analogue of the
-    Cochran–Armitage test), which is finite.
+    φ ≤ 1: the model's own variance is kept (no scaling, normal reference), so data that vary no
+    more than the model allows get exactly the plain Poisson / binomial / known-variance Wald test.
+    φ > 1: SE·√φ with a t reference on k − 2 df, the quasi-likelihood test (McCullagh & Nelder
+    1989, §9.2; R's ``summary.glm`` for quasipoisson/quasibinomial). The t reference matters here:
+    φ is estimated from 2–3 residuals, and a normal reference would reject a true null about three
+    times too often when the data are strongly overdispersed. The price is a step at φ = 1 (from the
+    normal to the t reference); it only ever makes the test more cautious.
     """
+    df = k - 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phi = np.where(df > 0, x2 / np.where(df > 0, df, 1), np.nan)
+        scaled = phi > 1
+        se_q = np.where(scaled, se * np.sqrt(np.where(scaled, phi, 1.0)), se)
+        stat = np.abs(slope) / se_q
+    p = np.where(
+        scaled,
+        2 * sps.t.sf(stat, np.maximum(df, 1)),
+        2 * sps.norm.sf(stat),
+    )
+    return se_q, p, phi
+
+
+def _glm_trend(
+    gid: np.ndarray, t: np.ndarray, y: np.ndarray, n: np.ndarray, groups: int, family: str
+) -> _Fit:
+    """Per-group two-parameter GLM with canonical link, fitted for all groups at once.
+
+    family='poisson': log μ_i = a + b·t_i + log n_i (n = exposure); family='binomial':
+    logit π_i = a + b·t_i with y_i ~ Bin(n_i, π_i). With a canonical link IRLS is Newton's
+    method: every iteration is a handful of ``bincount`` sums and a closed-form 2×2 solve, with
+    step halving to keep the log-likelihood increasing. The Wald SE of b is scaled by the Pearson
+    dispersion (see ``_quasi_wald``).
+
+    Degenerate groups: no events (or, binomial, no non-events) → slope 0, p = 1 (nothing varies).
+    Separation – all events at the first or last period (Poisson); all events after all
+    non-events or the reverse (binomial) – puts the MLE of b at ±∞ and the Wald test breaks down
+    (Hauck–Donner), so the slope is NaN and p comes from the score test of b = 0 (Poisson: its
+    Cochran–Armitage analogue; binomial: Cochran–Armitage itself). There the fitted model
+    reproduces the data in the limit (X² → 0, φ ≤ 1), so the score test is not scaled.
+    """
+    binomial = family == "binomial"
     count = np.bincount(gid, minlength=groups)[:groups].astype(float)
     has = count > 0
     tc = t - (_sum_by(gid, t, groups) / np.where(has, count, 1.0))[gid]
     total = _sum_by(gid, y, groups)
-    exposure = _sum_by(gid, e, groups)
-    log_e = np.log(e)
+    trials = _sum_by(gid, n, groups)
+    safe_trials = np.where(trials > 0, trials, 1.0)
 
-    tmin = np.full(groups, np.inf)
-    tmax = np.full(groups, -np.inf)
-    np.minimum.at(tmin, gid, tc)
-    np.maximum.at(tmax, gid, tc)
-    at_min = _sum_by(gid, np.where(tc == tmin[gid], y, 0.0), groups)
-    at_max = _sum_by(gid, np.where(tc == tmax[gid], y, 0.0), groups)
-    separated = has & (total > 0) & ((at_min == total) | (at_max == total))
-    fit = has & (total > 0) & ~separated
+    if binomial:
+        degenerate = has & ((total <= 0) | (total >= trials))
+        separated = has & ~degenerate & _binomial_separation(gid, tc, y, n, groups)
+    else:
+        degenerate = has & (total <= 0)
+        tmin = np.full(groups, np.inf)
+        tmax = np.full(groups, -np.inf)
+        np.minimum.at(tmin, gid, tc)
+        np.maximum.at(tmax, gid, tc)
+        at_min = _sum_by(gid, np.where(tc == tmin[gid], y, 0.0), groups)
+        at_max = _sum_by(gid, np.where(tc == tmax[gid], y, 0.0), groups)
+        separated = has & ~degenerate & ((at_min == total) | (at_max == total))
+    fit = has & ~degenerate & ~separated
 
     slope = np.full(groups, np.nan)
+    se = np.full(groups, np.nan)
     p = np.full(groups, np.nan)
+    phi = np.full(groups, np.nan)
     sign = np.zeros(groups)
-    none = has & (total == 0)
-    slope[none], p[none] = 0.0, 1.0
+    slope[degenerate], p[degenerate] = 0.0, 1.0
 
-    # Score test at b = 0 for separated groups: U = Σ y(t − t̄_E), Var U = O·var_E(t).
-    safe_exp = np.where(exposure > 0, exposure, 1.0)
-    t_e = _sum_by(gid, e * tc, groups) / safe_exp
-    var_t = np.maximum(_sum_by(gid, e * tc * tc, groups) / safe_exp - t_e**2, 0.0)
-    u = _sum_by(gid, y * (tc - t_e[gid]), groups)
+    # Score test at b = 0 for separated groups: U = Σ y(t − t̄_n), Var U = v·Σ n(t − t̄_n)², with
+    # v = ȳ (Poisson, events per unit exposure) or p̄(1 − p̄) (binomial, Cochran–Armitage).
+    t_n = _sum_by(gid, n * tc, groups) / safe_trials
+    sxx = np.maximum(_sum_by(gid, n * tc * tc, groups) - trials * t_n**2, 0.0)
+    u = _sum_by(gid, y * (tc - t_n[gid]), groups)
+    pbar = total / safe_trials
     with np.errstate(divide="ignore", invalid="ignore"):
-        chi = u * u / (total * var_t)
+        chi = u * u / ((pbar * (1 - pbar) if binomial else pbar) * sxx)
     p[separated] = sps.chi2.sf(chi[separated], 1)
     sign[separated] = np.sign(u[separated])
 
     if fit.any():
         rows = fit[gid]
-        g, tt, yy, le = gid[rows], tc[rows], y[rows], log_e[rows]
-        a = np.where(fit, np.log(np.where(fit, total, 1.0) / safe_exp), 0.0)
+        g, tt, yy, nn = gid[rows], tc[rows], y[rows], n[rows]
+        offset = np.zeros_like(nn) if binomial else np.log(nn)
+        safe_p = np.clip(pbar, 1e-300, 1 - 1e-16)
+        start = np.log(safe_p / (1 - safe_p)) if binomial else np.log(np.maximum(pbar, 1e-300))
+        a = np.where(fit, start, 0.0)
         b = np.zeros(groups)
 
+        def mean_and_weight(a_: np.ndarray, b_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            eta = a_[g] + b_[g] * tt + offset
+            if binomial:
+                prob = special.expit(eta)
+                return nn * prob, nn * prob * (1 - prob)
+            mu = np.exp(eta)
+            return mu, mu
+
         def loglik(a_: np.ndarray, b_: np.ndarray) -> np.ndarray:
-            eta = a_[g] + b_[g] * tt + le
+            eta = a_[g] + b_[g] * tt + offset
+            if binomial:
+                return _sum_by(g, yy * eta - nn * np.logaddexp(0.0, eta), groups)
             return _sum_by(g, yy * eta - np.exp(eta), groups)
 
         with np.errstate(over="ignore", invalid="ignore"):
             for _ in range(100):
-                mu = np.exp(a[g] + b[g] * tt + le)
+                mu, v = mean_and_weight(a, b)
                 g0, g1 = _sum_by(g, yy - mu, groups), _sum_by(g, (yy - mu) * tt, groups)
-                h00, h01 = _sum_by(g, mu, groups), _sum_by(g, mu * tt, groups)
-                h11 = _sum_by(g, mu * tt * tt, groups)
+                h00, h01, h11 = (_sum_by(g, v * tt**j, groups) for j in (0, 1, 2))
                 det = h00 * h11 - h01 * h01
                 det = np.where(fit & (det > 0), det, np.inf)
                 da = np.nan_to_num((h11 * g0 - h01 * g1) / det, nan=0.0, posinf=0.0, neginf=0.0)
@@ -102,70 +170,69 @@ def _poisson_trend(
                     np.abs(step * da) < 1e-10 * (1 + np.abs(a))
                 ):
                     break
-        mu = np.exp(a[g] + b[g] * tt + le)
-        h00, h01 = _sum_by(g, mu, groups), _sum_by(g, mu * tt, groups)
-        h11 = _sum_by(g, mu * tt * tt, groups)
+        mu, v = mean_and_weight(a, b)
+        h00, h01, h11 = (_sum_by(g, v * tt**j, groups) for j in (0, 1, 2))
         det = h00 * h11 - h01 * h01
         with np.errstate(divide="ignore", invalid="ignore"):
-            se = np.sqrt(h00 / det)
-            wald = np.abs(b) / se
-        slope[fit] = b[fit]
-        p[fit] = 2 * sps.norm.sf(wald[fit])
+            model_se = np.sqrt(h00 / det)
+            x2 = _sum_by(g, (yy - mu) ** 2 / v, groups)  # Pearson X²
+        se_q, p_q, phi_q = _quasi_wald(b, model_se, x2, count)
+        slope[fit], se[fit], p[fit], phi[fit] = b[fit], se_q[fit], p_q[fit], phi_q[fit]
         sign[fit] = np.sign(b[fit])
-    return slope, p, sign
+    return slope, se, p, phi, sign
 
 
-def _armitage_trend(
+def _binomial_separation(
     gid: np.ndarray, t: np.ndarray, r: np.ndarray, n: np.ndarray, groups: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Chi-square test for trend in proportions (Armitage 1955; Altman 1991, §10.7.4).
+) -> np.ndarray:
+    """(Quasi-)complete separation along t: every event at or after every non-event, or the
+    reverse (Albert & Anderson 1984). Only meaningful where there are events and non-events."""
 
-    With p̄ = R/N: T = Σ r_i t_i − R·Σn_i t_i/N, Var = p̄(1 − p̄)(Σ n_i t_i² − (Σ n_i t_i)²/N),
-    χ² = T²/Var on 1 df. The slope is T/Sxx, the n-weighted least-squares change in the
-    proportion per period. All-zero or all-event series (p̄ ∈ {0, 1}) → slope 0, p = 1.
-    """
-    big_n = _sum_by(gid, n, groups)
-    big_r = _sum_by(gid, r, groups)
-    safe_n = np.where(big_n > 0, big_n, 1.0)
-    t = t - (_sum_by(gid, n * t, groups) / safe_n)[gid]  # centred: no cancellation at t ≈ 2019
-    st = _sum_by(gid, n * t, groups)
-    stt = _sum_by(gid, n * t * t, groups)
-    srt = _sum_by(gid, r * t, groups)
-    pbar = big_r / safe_n
-    stat_t = srt - big_r * st / safe_n
-    sxx = stt - st * st / safe_n
-    var = pbar * (1 - pbar) * sxx
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = stat_t / sxx
-        chi = stat_t * stat_t / var
-    degenerate = (pbar <= 0) | (pbar >= 1)
-    slope = np.where(degenerate, 0.0, slope)
-    p = np.where(degenerate, 1.0, sps.chi2.sf(np.where(degenerate, 0.0, chi), 1))
-    return slope, p
+    def extreme(mask: np.ndarray, low: bool) -> np.ndarray:
+        out = np.full(groups, np.inf if low else -np.inf)
+        (np.minimum if low else np.maximum).at(out, gid[mask], t[mask])
+        return out
+
+    events, non_events = r > 0, n - r > 0
+    up = extreme(non_events, low=False) <= extreme(events, low=True)
+    down = extreme(events, low=False) <= extreme(non_events, low=True)
+    return up | down
 
 
-def _ols_trend(
-    gid: np.ndarray, t: np.ndarray, y: np.ndarray, groups: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """OLS slope with a t-test on n − 2 df, all groups at once from centred sums.
+def _wls_trend(
+    gid: np.ndarray, t: np.ndarray, y: np.ndarray, w: np.ndarray, groups: int, known_variance: bool
+) -> _Fit:
+    """Weighted least-squares slope, all groups at once from centred weighted sums.
 
-    Constant values → slope 0, p = 1; an exactly linear series → p = 0.
+    ``known_variance=True`` (values with a published interval, w = 1/SE²): SE(b) = 1/√Sxx_w,
+    scaled by the residual dispersion φ = Σw·e²/(k − 2) when φ > 1 (``_quasi_wald``): the published
+    intervals cover sampling error only, and a series that moves more than they allow has other
+    variation too. ``known_variance=False`` (w = 1, no interval): ordinary least squares with the
+    residual variance always estimated and a t-test on k − 2 df; constant values → slope 0, p = 1,
+    an exactly linear series → p = 0.
     """
     count = np.bincount(gid, minlength=groups)[:groups].astype(float)
-    safe = np.where(count > 0, count, 1.0)
-    tc = t - (_sum_by(gid, t, groups) / safe)[gid]
-    yc = y - (_sum_by(gid, y, groups) / safe)[gid]
-    sxx = _sum_by(gid, tc * tc, groups)
-    sxy = _sum_by(gid, tc * yc, groups)
-    syy = _sum_by(gid, yc * yc, groups)
+    sw = _sum_by(gid, w, groups)
+    safe = np.where(sw > 0, sw, 1.0)
+    tc = t - (_sum_by(gid, w * t, groups) / safe)[gid]
+    yc = y - (_sum_by(gid, w * y, groups) / safe)[gid]
+    sxx = _sum_by(gid, w * tc * tc, groups)
+    sxy = _sum_by(gid, w * tc * yc, groups)
+    syy = _sum_by(gid, w * yc * yc, groups)
+    df = count - 2
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = sxy / sxx
-        ssr = np.maximum(syy - slope * sxy, 0.0)
-        se = np.sqrt(ssr / (count - 2) / sxx)
-        stat = np.abs(slope) / se
-    p = 2 * sps.t.sf(stat, np.maximum(count - 2, 1))
+        rss = np.maximum(syy - slope * sxy, 0.0)
+        if known_variance:
+            se, p, phi = _quasi_wald(slope, 1 / np.sqrt(sxx), rss, count)
+        else:
+            phi = np.where(df > 0, rss / np.where(df > 0, df, 1), np.nan)
+            se = np.sqrt(phi / sxx)
+            p = 2 * sps.t.sf(np.abs(slope) / se, np.maximum(df, 1))
     constant = syy == 0
-    return np.where(constant, 0.0, slope), np.where(constant, 1.0, p)
+    slope = np.where(constant, 0.0, slope)
+    p = np.where(constant, 1.0, p)
+    return slope, se, p, phi, np.sign(slope)
 
 
 def trend_test(
@@ -177,25 +244,42 @@ def trend_test(
     kind: str = "rate",
     last_n: int = 5,
     alpha: float = 0.05,
+    interval_cols: tuple[str, str] | None = None,
+    z: float = Z95,
+    rounding: float = 0.0,
 ) -> pd.DataFrame:
-    """Trend over the last ``last_n`` periods per group.
+    """Trend over the last ``last_n`` periods per group, allowing for overdispersion.
 
-    Why these tests: they are the ones PHE uses for "recent trend" in Fingertips, each matched
-    to the data's error model. ``kind='rate'``: Poisson regression log μ = a + b·t + log(exposure)
-    fitted by IRLS with a Wald test on b (McCullagh & Nelder 1989); slope per period on the log
-    scale. ``kind='proportion'``: chi-square test for trend (Cochran–Armitage) on
-    events/exposure; slope on the proportion scale. ``kind='value'``: estimates without counts
-    (survey): OLS slope of the values in ``events_col`` with a t-test (exposure ignored).
+    Why these tests: PHE's Fingertips "recent trend" matches a regression on time to the data's
+    error model; counts of bed days, contacts or admissions vary between years far more than a
+    Poisson or binomial count would (the same patients recur, and there is real year-to-year
+    variation), so each test is the quasi-likelihood version of the model (Wedderburn 1974;
+    McCullagh & Nelder 1989, ch. 9): the model-based SE of the slope is scaled by √φ,
+    φ = Pearson X²/(k − 2), when φ > 1, with a t reference on k − 2 df (see ``_quasi_wald``).
+
+    ``kind='rate'``: quasi-Poisson regression log μ = a + b·t + log(exposure); slope per period on
+    the log scale. ``kind='proportion'``: quasi-binomial logistic regression of events out of
+    exposure on t; slope per period on the log-odds scale. ``kind='value'`` with
+    ``interval_cols=(low, high)`` (DSRs, survey estimates): weighted least squares of the values
+    in ``events_col`` on t with weights 1/SE², SE = (high − low)/(2z) from the published
+    interval, scaled by the residual dispersion when it is > 1. When the values and limits are
+    published rounded to multiples of ``rounding`` (q), the rounding error of the value, uniform
+    on ±q/2, adds q²/12 to each SE²: a small rate whose rounded limits coincide (0.3 [0.3; 0.3])
+    still has a known, non-zero uncertainty. ``kind='value'`` without intervals: OLS with a
+    t-test (exposure ignored).
 
     The window is the ``last_n`` most recent distinct periods in the whole frame (periods sort as
     strings or numbers), so a series that stopped early is not given a trend for old years.
     t is the period itself when every period is numeric ('2019' → 2019: slope per year, a
     skipped year stays a gap), else its position among the frame's sorted distinct periods.
     Usable points: rate – events ≥ 0, exposure > 0; proportion – 0 ≤ events ≤ exposure,
-    exposure > 0; value – a finite value. Fewer than 3 usable points → 'insufficient_data'.
+    exposure > 0; value – a finite value (and, with intervals, finite limits with high > low, or
+    high ≥ low when ``rounding`` > 0). Fewer
+    than ``MIN_TREND_POINTS`` (4) usable points → 'insufficient_data' (why 4: see the constant).
     Otherwise 'increasing'/'decreasing' when p < alpha, else 'no_change'. Output one row per
-    group: ``group_cols`` + trend_slope, trend_p_value, trend, n_points. Duplicate group × period
-    rows raise ValueError.
+    group: ``group_cols`` + trend_slope, trend_se (scaled), trend_p_value, trend_dispersion (φ,
+    before flooring at 1; NaN where not estimated), trend, n_points. Duplicate group × period rows
+    raise ValueError.
     """
     if kind not in TREND_KINDS:
         raise ValueError(f"kind must be one of {TREND_KINDS}, got {kind!r}")
@@ -219,13 +303,21 @@ def trend_test(
     t_all = np.where(in_window, scale[np.maximum(position, 0)] if len(scale) else 0.0, np.nan)
 
     y = _float(frame[events_col])
-    e = _float(frame[exposure_col]) if kind != "value" else np.ones(len(frame))
     if kind == "value":
         usable = in_window & np.isfinite(y)
-    elif kind == "rate":
-        usable = in_window & np.isfinite(y) & np.isfinite(e) & (y >= 0) & (e > 0)
+        if interval_cols is not None:
+            low, high = (_float(frame[c]) for c in interval_cols)
+            with np.errstate(invalid="ignore"):
+                var_row = ((high - low) / (2 * z)) ** 2 + rounding**2 / 12
+                usable &= np.isfinite(var_row) & (high >= low) & (var_row > 0)
+            e = np.where(usable, 1 / np.where(usable, var_row, 1.0), np.nan)
+        else:
+            e = np.ones(len(frame))
     else:
-        usable = in_window & np.isfinite(y) & np.isfinite(e) & (y >= 0) & (e > 0) & (y <= e)
+        e = _float(frame[exposure_col])
+        usable = in_window & np.isfinite(y) & np.isfinite(e) & (y >= 0) & (e > 0)
+        if kind == "proportion":
+            usable &= y <= e
 
     pairs = pd.DataFrame({"g": gid_all[in_window], "t": position[in_window]})
     if pairs.duplicated().any():
@@ -233,19 +325,18 @@ def trend_test(
 
     gid, t, y, e = gid_all[usable], t_all[usable].astype(float), y[usable], e[usable]
     n_points = np.bincount(gid, minlength=groups)[:groups]
-    if kind == "rate":
-        slope, p, sign = _poisson_trend(gid, t, y, e, groups)
-    elif kind == "proportion":
-        slope, p = _armitage_trend(gid, t, y, e, groups)
-        sign = np.sign(slope)
+    if kind == "value":
+        slope, se, p, phi, sign = _wls_trend(gid, t, y, e, groups, interval_cols is not None)
     else:
-        slope, p = _ols_trend(gid, t, y, groups)
-        sign = np.sign(slope)
+        family = "poisson" if kind == "rate" else "binomial"
+        slope, se, p, phi, sign = _glm_trend(gid, t, y, e, groups, family)
 
-    enough = n_points >= 3
+    enough = n_points >= MIN_TREND_POINTS
     trend = np.where(enough, _classify(sign, p, alpha), "insufficient_data").astype(object)
     out["trend_slope"] = np.where(enough, slope, np.nan)
+    out["trend_se"] = np.where(enough, se, np.nan)
     out["trend_p_value"] = np.where(enough, p, np.nan)
+    out["trend_dispersion"] = np.where(enough, phi, np.nan)
     out["trend"] = trend
     out["n_points"] = n_points.astype(np.int64)
     return out[[*group_cols, *TREND_COLUMNS]]

@@ -1,6 +1,10 @@
 """The overview: a table with one row per indicator, grouped by theme, and a spine chart of
 each against all municipalities (see :func:`overview_chart`).
 
+One comparator: the dot's colour is always the comparison with Denmark (``compared_to_national``),
+as in the workbook's overview table and the indicator sheets' "Sammenlignet med hele landet".
+An arrow after the value gives its trend over the last five years (the mart's ``trend``).
+
 The text columns are measured so nothing is cut off, and the spine gets the rest of the width.
 Counts are not comparable with single municipalities, so their rows have no spine.
 """
@@ -22,6 +26,7 @@ from datapakke.presentation import (
     MISSING_TEXT,
     ROLE_LABELS_DA,
     THEME_ORDER,
+    TREND_LABELS_DA,
     format_da,
     suppressed_text,
 )
@@ -52,8 +57,14 @@ MARKER = {  # the dot; its colour is the comparison's
     "markeredgewidth": 0.7,
 }
 TABLE_TOP_IN = 0.95  # below the figure's top: heading and column heads
-TABLE_BOTTOM_IN = 0.62  # above the figure's bottom: the legends
+TABLE_BOTTOM_IN = 0.62 + ROW_IN  # above the figure's bottom: the legends
 THEME_GAP = 0.35  # air between themes, in rows
+TREND_ARROWS = {"increasing": "↑", "decreasing": "↓", "no_change": "→"}
+TREND_KEY_DA = (
+    "Pilen efter tallet: udvikling over de seneste 5 år – "
+    + ", ".join(f"{a} {TREND_LABELS_DA[k].lower()}" for k, a in TREND_ARROWS.items())
+    + f"; ingen pil: {TREND_LABELS_DA['insufficient_data'].lower()}"
+)
 
 
 def overview_chart(pack: AreaPackData, member_code: str | None = None) -> Figure:
@@ -61,7 +72,7 @@ def overview_chart(pack: AreaPackData, member_code: str | None = None) -> Figure
 
     Each bar is the range of Denmark's municipalities (darker: the middle half), rescaled so the
     national value is in the middle; the dot is the area's value coloured by its comparison with
-    Denmark, and the value is printed beside it.
+    Denmark, and the value is printed beside it with an arrow for its trend.
     """
     canvas = Canvas(PAGE_WIDTH_IN, MAX_HEIGHT_IN)
     rows = _overview_rows(pack, member_code)
@@ -115,6 +126,9 @@ def _overview_rows(pack: AreaPackData, member_code: str | None) -> pd.DataFrame:
 
     ids = cat["indicator_id"]
     comparison = ids.map(mine["compared_to_national"]).astype(object)
+    trend = (
+        ids.map(mine["trend"]).astype(object) if "trend" in mine else pd.Series("", index=ids.index)
+    )
     quantile = {q: ids.map(spread[q]) if q in spread else np.nan for q in (0, 0.25, 0.75, 1)}
     return pd.DataFrame(
         {
@@ -133,6 +147,7 @@ def _overview_rows(pack: AreaPackData, member_code: str | None) -> pd.DataFrame:
             "comparison": comparison.where(
                 comparison.isin(list(COMPARISON_COLOURS)), "not_compared"
             ).to_numpy(),
+            "trend": trend.where(trend.isin(list(TREND_ARROWS)), "").to_numpy(),
             "national": ids.map(national).to_numpy(float),
             "min": np.asarray(quantile[0], float),
             "q25": np.asarray(quantile[0.25], float),
@@ -184,6 +199,7 @@ class _Table:
     """What each row says, and the columns measured to fit it; the spine gets the rest."""
 
     values: list[str]
+    arrows: list[str]  # the trend after a shown value ('' when none)
     national: list[str]
     years: list[str]
     one_year: bool  # then the year goes in the subtitle, not a column
@@ -215,6 +231,10 @@ def _table(rows: pd.DataFrame, member_code: str | None, threshold: int, width: f
         hidden if r.suppressed else (format_da(r.value, r.decimals) or MISSING_TEXT)
         for r in rows.itertuples()
     ]
+    arrows = [
+        TREND_ARROWS.get(r.trend, "") if not r.suppressed and np.isfinite(r.value) else ""
+        for r in rows.itertuples()
+    ]
     national = [format_da(r.national, r.decimals) or MISSING_TEXT for r in rows.itertuples()]
     years = [
         "" if r.year is None or not np.isfinite(r.year) else str(int(r.year))
@@ -227,7 +247,8 @@ def _table(rows: pd.DataFrame, member_code: str | None, threshold: int, width: f
         "title": _column_width(rows["title"].tolist(), "Indikator") + 0.2,
         "unit": _column_width(rows["unit"].tolist(), "Enhed") + 0.2,
         "year": 0.0 if one_year else _column_width(years, "År") + 0.2,
-        "value": _column_width(values, value_head, bold=True) + 0.15,
+        "value": _column_width(values, value_head, bold=True) + 0.08,
+        "trend": max(text_width(a) for a in TREND_ARROWS.values()) + 0.12,
         "national": _column_width(national, "Hele landet") + 0.15,
     }
     x = {}
@@ -236,7 +257,16 @@ def _table(rows: pd.DataFrame, member_code: str | None, threshold: int, width: f
         x[column] = at
         at += w
     return _Table(
-        values, national, years, one_year, themes, value_head, x, at + 0.05, width - MARGIN_IN
+        values,
+        arrows,
+        national,
+        years,
+        one_year,
+        themes,
+        value_head,
+        x,
+        at + 0.05,
+        width - MARGIN_IN,
     )
 
 
@@ -335,8 +365,10 @@ def _draw_row_text(
         if not table.one_year:
             canvas.text(x["year"], y[i], table.years[i], color=MUTED)
         canvas.text(
-            x["national"] - 0.12, y[i], table.values[i], ha="right", bold=True, gid="overview-value"
+            x["trend"] - 0.05, y[i], table.values[i], ha="right", bold=True, gid="overview-value"
         )
+        if table.arrows[i]:
+            canvas.text(x["trend"], y[i], table.arrows[i], gid="overview-trend")
         canvas.text(
             table.spine_left - 0.12, y[i], table.national[i], ha="right", gid="overview-national"
         )
@@ -362,7 +394,7 @@ def _draw_column_heads(canvas: Canvas, table: _Table, y: float) -> None:
         ("Indikator", x["title"], "left"),
         ("Enhed", x["unit"], "left"),
         ("" if table.one_year else "År", x["year"], "left"),
-        (table.value_head, x["national"] - 0.12, "right"),
+        (table.value_head, x["trend"] - 0.05, "right"),
         ("Hele landet", table.spine_left - 0.12, "right"),
         ("Alle kommuner", table.centre, "center"),
     ):
@@ -413,6 +445,7 @@ def _draw_legends(
     ]
     lead = "Prikkens farve, sammenlignet med hele landet:"
     lead_y = top - ROW_IN * 1.5
+    canvas.text(MARGIN_IN, lead_y - ROW_IN, TREND_KEY_DA, gid="overview-legend-trend")
     canvas.text(MARGIN_IN, lead_y, lead, gid="overview-legend-label")
     lead_w = text_width(lead) + 0.2
     draw_legend(

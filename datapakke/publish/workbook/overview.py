@@ -1,5 +1,11 @@
 """The overview ("Overblik"): every indicator's latest value for the area, its municipalities,
-the region(s) and Denmark, coloured by comparison, with the overview chart below.
+the region(s) and Denmark, each coloured by its comparison with Denmark and followed by an arrow
+for its trend, with the overview chart below.
+
+One comparator for the whole view: every value is compared with Denmark (``compared_to_national``),
+the same verdict the indicator sheets show under "Sammenlignet med hele landet", so a number never
+reads "Bedre" on one sheet and "Ingen sikker forskel" on the next. The arrow is part of the cell's
+number format, so the cell still holds the number itself (for copying and formulas).
 
 A big area (a region has up to 29 municipalities) is wider than a page: the table is then printed
 over several pages side by side, with the indicator names repeated on each.
@@ -11,15 +17,20 @@ import math
 from pathlib import Path
 from typing import Any
 
-from datapakke.presentation import COMPARISON_COLOURS
+from datapakke.presentation import COMPARISON_COLOURS, TREND_LABELS_DA, excel_number_format
 from datapakke.publish.workbook.context import Context
 from datapakke.publish.workbook.geometry import wrap_height
 from datapakke.publish.workbook.sheet import Sheet
 from datapakke.publish.workbook.texts import legend_da
-from datapakke.publish.workbook.values import as_text
+from datapakke.publish.workbook.values import as_text, is_missing
 
 FIRST = 4  # the first value column (after indicator, unit and year)
 CHARS_PER_PAGE = 200  # column width units per printed page: ~7 pt text at A4 landscape
+COMPARATOR_DA = "hele landet"  # the one comparator of this view
+TREND_ARROWS = {"increasing": "↑", "decreasing": "↓", "no_change": "→"}
+TREND_KEYS_DA = [f"{arrow} {TREND_LABELS_DA[key]}" for key, arrow in TREND_ARROWS.items()] + [
+    f"Ingen pil: {TREND_LABELS_DA['insufficient_data'].lower()}"
+]
 
 
 def write(sheet: Sheet, ctx: Context, chart: Path | None) -> None:
@@ -31,15 +42,22 @@ def write(sheet: Sheet, ctx: Context, chart: Path | None) -> None:
     width_a, width_b, width_v = _layout(sheet, ctx, labels)
     last = FIRST + len(ctx.units) - 1
 
-    sheet.title(f"Overblik – {ctx.pack.area_name}")
+    sheet.title(f"Overblik – {ctx.pack.area_name} sammenlignet med {COMPARATOR_DA}")
     intro = (
-        "Seneste år for hver indikator, mænd og kvinder i alt. Farven viser sammenligningen "
-        "(95 %-interval): kommunerne med området, området og regionen med hele landet. Klik på "
-        "en indikator for detaljer. " + legend_da(ctx.pack.suppression_threshold)
+        "Seneste år for hver indikator, mænd og kvinder i alt. Farven viser hvert tal "
+        f"sammenlignet med {COMPARATOR_DA} (95 %-interval) – kommunerne, området og regionen "
+        "ens, som under 'Sammenlignet med hele landet' på indikatorarkene. Pilen efter tallet "
+        "viser udviklingen over de seneste 5 år. Klik på en indikator for detaljer. "
+        + legend_da(ctx.pack.suppression_threshold)
     )
     # Over the columns of the first printed page only (the legend's), so it is never cut.
     sheet.paragraph(3, intro, 1, FIRST + len(COMPARISON_COLOURS) - 1, "dp_note")
     sheet.legend(4, FIRST, list(COMPARISON_COLOURS))
+    sheet.put(4, 1, f"Farve: sammenlignet med {COMPARATOR_DA}", "dp_label")
+    sheet.put(5, 1, "Pil: udvikling, seneste 5 år", "dp_label")
+    for i, text in enumerate(TREND_KEYS_DA):
+        sheet.put(5, FIRST + i, text, "dp_note")
+    sheet.height(5, 26)
     head = 6
     header_lines = max(math.ceil(len(x) / (width_v - 1)) for x in labels[3:]) if ctx.units else 1
     header_pt = 15 * _clamp(header_lines, 2, 4) + 4
@@ -109,17 +127,38 @@ def _indicator_row(sheet: Sheet, ctx: Context, row: int, ind: Any) -> None:
             sheet.measure(row, col, None, 0, note="Ingen data")
             continue
         suppressed, note = bool(r.is_suppressed), as_text(r.value_note)
-        comparison = _colour_key(role, r)
-        sheet.measure(row, col, r.value, int(ind.decimals), suppressed, note, comparison)
+        if suppressed or is_missing(r.value):
+            sheet.measure(row, col, r.value, int(ind.decimals), suppressed, note)
+            continue
+        style = _value_style(sheet, int(ind.decimals), _colour_key(role, r), as_text(r.trend))
+        sheet.put(row, col, r.value, style)
 
 
 def _colour_key(role: str, r: Any) -> str | None:
-    """Which comparison colours a value: members against the area, area and region against DK."""
-    if role == "member":
-        return str(r.compared_to_area)
-    if role in ("area", "region"):
-        return str(r.compared_to_national)
-    return None
+    """The comparison that colours a value: every level against Denmark; Denmark uncoloured."""
+    if role == "country":
+        return None
+    key = as_text(r.compared_to_national)
+    return key if key in COMPARISON_COLOURS else "not_compared"
+
+
+def _value_style(sheet: Sheet, decimals: int, comparison: str | None, trend: str) -> str:
+    """The number style coloured by ``comparison`` whose format appends the trend's arrow
+    ('914,0 ↓'); without a trend (too few years), the plain coloured number style."""
+    base = sheet.styles.number(decimals, comparison)
+    arrow = TREND_ARROWS.get(trend)
+    if arrow is None:
+        return base
+    name = f"{base}_{trend}"
+    if name not in sheet.styles.arrays:
+        from openpyxl.styles import Alignment
+
+        look = sheet.styles._comparison_look(comparison) if comparison else {}
+        number_format = f'{excel_number_format(decimals)}" {arrow}"'
+        sheet.styles.add(
+            name, number_format=number_format, alignment=Alignment(vertical="top"), **look
+        )
+    return name
 
 
 def _clamp(value: float, low: float, high: float) -> float:
