@@ -31,6 +31,7 @@ TREND_LABELS_DA = {
     "no_change": "Ingen sikker udvikling",
     "insufficient_data": "For få tal",
 }
+TREND_ARROWS = {"increasing": "↑", "decreasing": "↓", "no_change": "→"}
 # Lines and markers for the levels in trend charts (grey scale + one accent, never a comparison colour).
 LEVEL_STYLES = {
     "area": {"color": "#000000", "linewidth": 2.6},

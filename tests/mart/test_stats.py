@@ -26,9 +26,7 @@ from datapakke.mart.stats import (
     compare_to_benchmark,
     direct_standardised_rate,
     funnel_limits,
-    opportunity,
     overdispersion,
-    peer_groups,
     poisson_count_interval,
     rate_interval,
     trend_test,
@@ -812,62 +810,10 @@ def test_overdispersion_edge_cases():
     assert np.isnan(out["tau2"])
 
 
-# --- peers and opportunity --------------------------------------------------------------------
-
-
-def test_peer_groups_obvious_neighbours():
-    features = pd.DataFrame(
-        {
-            "population": [10_000, 11_000, 12_000, 500_000, 520_000, 480_000],
-            "share_65": [0.25, 0.26, 0.24, 0.15, 0.16, 0.14],
-        },
-        index=pd.Index(["101", "102", "103", "751", "851", "461"], name="code"),
-    )
-    out = peer_groups(features, k=2, log_cols=("population",))
-    assert list(out.columns) == ["municipality_code", "peer_code", "rank", "distance"]
-    assert len(out) == 12
-    assert (out["municipality_code"] != out["peer_code"]).all()
-    assert set(out.groupby("municipality_code")["rank"].apply(tuple)) == {(1, 2)}
-    peers = out.groupby("municipality_code")["peer_code"].apply(set)
-    assert peers["101"] == {"102", "103"} and peers["751"] == {"851", "461"}
-    assert (
-        out.groupby("municipality_code")["distance"]
-        .apply(lambda d: d.is_monotonic_increasing)
-        .all()
-    )
-    # Distance by hand: log population and share, each z-scored with the population SD.
-    x = np.column_stack([np.log(features["population"]), features["share_65"]])
-    zs = (x - x.mean(axis=0)) / x.std(axis=0)
-    first = out[(out["municipality_code"] == "101") & (out["rank"] == 1)].iloc[0]
-    j = list(features.index).index(first["peer_code"])
-    assert first["distance"] == pytest.approx(float(np.sqrt(((zs[0] - zs[j]) ** 2).sum())))
-    with pytest.raises(ValueError):
-        peer_groups(features, k=6)
-    with pytest.raises(ValueError):
-        peer_groups(features.assign(population=0), k=2, log_cols=("population",))
-
-
-def test_opportunity_hand_values():
-    out = opportunity(
-        pd.Series([50, 20, np.nan], index=["a", "b", "c"]), [10_000, 10_000, 100], 0.003
-    )
-    assert list(out.index) == ["a", "b", "c"]
-    assert list(out.columns) == ["expected", "opportunity", "opportunity_low", "opportunity_high"]
-    low50, high50 = byar_by_hand(50)
-    a = out.loc["a"]
-    assert a["expected"] == pytest.approx(30.0) and a["opportunity"] == pytest.approx(20.0)
-    assert a["opportunity_low"] == pytest.approx(low50 - 30.0, rel=1e-12)
-    assert a["opportunity_high"] == pytest.approx(high50 - 30.0, rel=1e-12)
-    b = out.loc["b"]  # fewer than expected: no opportunity, upper limit just above 0
-    assert b["opportunity"] == 0 and b["opportunity_low"] == 0
-    assert b["opportunity_high"] == pytest.approx(byar_by_hand(20)[1] - 30.0, rel=1e-12)
-    assert np.isnan(out.loc["c", ["opportunity", "opportunity_low", "opportunity_high"]]).all()
-
-
 def test_public_api_is_complete():
     for name in (
         "wilson_interval", "poisson_count_interval", "rate_interval", "direct_standardised_rate",
-        "compare_to_benchmark", "trend_test", "funnel_limits", "overdispersion", "peer_groups",
-        "opportunity", "age_band_of",
+        "compare_to_benchmark", "trend_test", "funnel_limits", "overdispersion",
+        "age_band_of",
     ):  # fmt: skip
         assert callable(getattr(stats, name))

@@ -1,4 +1,4 @@
-"""Statistics for the data packs: intervals, standardisation, comparisons, trends, funnels, peers.
+"""Statistics for the data packs: intervals, standardisation, comparisons, trends, funnels.
 
 Pure numpy/scipy/pandas, vectorised over whole tables (no I/O, no orchestration). Every public
 function accepts array-likes (lists, numpy arrays, pandas Series, nullable pandas dtypes) and
@@ -27,7 +27,6 @@ from datapakke.mart.stats.intervals import (
     rate_interval,
     wilson_interval,
 )
-from datapakke.mart.stats.peers import opportunity, peer_groups
 from datapakke.mart.stats.standardise import DSR_COLUMNS, age_band_of, direct_standardised_rate
 from datapakke.mart.stats.trend import TREND_COLUMNS, TREND_KINDS, trend_test
 
@@ -42,9 +41,7 @@ __all__ = [
     "compare_to_benchmark",
     "direct_standardised_rate",
     "funnel_limits",
-    "opportunity",
     "overdispersion",
-    "peer_groups",
     "poisson_count_interval",
     "rate_interval",
     "trend_test",

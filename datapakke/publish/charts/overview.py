@@ -26,6 +26,7 @@ from datapakke.presentation import (
     MISSING_TEXT,
     ROLE_LABELS_DA,
     THEME_ORDER,
+    TREND_ARROWS,
     TREND_LABELS_DA,
     format_da,
     suppressed_text,
@@ -59,7 +60,6 @@ MARKER = {  # the dot; its colour is the comparison's
 TABLE_TOP_IN = 0.95  # below the figure's top: heading and column heads
 TABLE_BOTTOM_IN = 0.62 + ROW_IN  # above the figure's bottom: the legends
 THEME_GAP = 0.35  # air between themes, in rows
-TREND_ARROWS = {"increasing": "↑", "decreasing": "↓", "no_change": "→"}
 TREND_KEY_DA = (
     "Pilen efter tallet: udvikling over de seneste 5 år – "
     + ", ".join(f"{a} {TREND_LABELS_DA[k].lower()}" for k, a in TREND_ARROWS.items())

@@ -17,7 +17,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-from datapakke.presentation import COMPARISON_COLOURS, TREND_LABELS_DA, excel_number_format
+from datapakke.presentation import (
+    COMPARISON_COLOURS,
+    TREND_ARROWS,
+    TREND_LABELS_DA,
+    excel_number_format,
+)
 from datapakke.publish.workbook.context import Context
 from datapakke.publish.workbook.geometry import wrap_height
 from datapakke.publish.workbook.sheet import Sheet
@@ -27,7 +32,6 @@ from datapakke.publish.workbook.values import as_text, is_missing
 FIRST = 4  # the first value column (after indicator, unit and year)
 CHARS_PER_PAGE = 200  # column width units per printed page: ~7 pt text at A4 landscape
 COMPARATOR_DA = "hele landet"  # the one comparator of this view
-TREND_ARROWS = {"increasing": "↑", "decreasing": "↓", "no_change": "→"}
 TREND_KEYS_DA = [f"{arrow} {TREND_LABELS_DA[key]}" for key, arrow in TREND_ARROWS.items()] + [
     f"Ingen pil: {TREND_LABELS_DA['insufficient_data'].lower()}"
 ]
