@@ -13,6 +13,7 @@ import sys
 import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -243,9 +244,9 @@ def test_overview_values_formats_and_colours(wb: Workbook, pack: AreaPackData) -
             assert cell.value == SUPPRESSED
             continue
         assert cell.value == pytest.approx(r.value)
-        assert cell.number_format == excel_number_format(int(ind.decimals))
-        key = {"member": r.compared_to_area, "area": r.compared_to_national}.get(r.role)
-        key = r.compared_to_national if r.role == "region" else key
+        # the format may carry the trend arrow after the number (the cell holds the number)
+        assert cell.number_format.startswith(excel_number_format(int(ind.decimals)))
+        key = r.compared_to_national if r.role != "country" else None  # one verdict: Denmark
         if key:
             assert cell.fill.fgColor.rgb[-6:] == COMPARISON_COLOURS[key].lstrip("#").upper()
         checked += 1
@@ -314,6 +315,54 @@ def test_suppressed_cells_show_text_with_a_note(wb: Workbook, pack: AreaPackData
             assert row[header.index("95 % nedre")] == SUPPRESSED
 
 
+def test_a_suppressed_row_shows_the_counts_the_mart_keeps(tmp_path: Path) -> None:
+    # The mart withholds the small count and what is computed from it, and may keep the other:
+    # men, numerator 25 kept and denominator withheld; women, the other way round.
+    pack = make_area_pack_data()
+    keep = ["psychiatric_readmissions_30d_pct", "population_total"]
+    values = pack.values[pack.values["indicator_id"].isin(keep)].copy()
+    member = next(m for m in pack.members if not m.is_partial)  # shown by its plain name
+    estimates = ["value", "ci95_low", "ci95_high", "ci998_low", "ci998_high"]
+    for sex, numerator, denominator in (("M", 25.0, np.nan), ("K", np.nan, 120.0)):
+        at = (
+            (values["indicator_id"] == keep[0])
+            & (values["area_code"] == member.code)
+            & (values["period"] == "2025")
+            & (values["sex"] == sex)
+        )
+        values.loc[at, ["numerator", "denominator"]] = [numerator, denominator]
+        values.loc[at, estimates] = np.nan
+        values.loc[at, "is_suppressed"] = True
+        values.loc[at, "value_note"] = "Skjult af diskretionshensyn (<5)."
+    catalogue = pack.catalogue[pack.catalogue["indicator_id"].isin(keep)]
+    pack = dataclasses.replace(pack, values=values, catalogue=catalogue)
+    wb = load_workbook(write_pack(pack, {}, tmp_path / "pack.xlsx"))
+
+    data = wb["Data"]
+    header = [c.value for c in data[2]]
+    shown = {
+        row[header.index("Køn")]: row
+        for row in data.iter_rows(min_row=3, values_only=True)
+        if row[header.index("Indikator-id")] == keep[0]
+        and row[header.index("Kode")] == member.code
+        and row[header.index("Periode")] == "2025"
+    }
+    men, women = shown["Mænd"], shown["Kvinder"]
+    assert men[header.index("Tæller")] == 25 and men[header.index("Nævner")] == SUPPRESSED
+    assert women[header.index("Tæller")] == SUPPRESSED and women[header.index("Nævner")] == 120
+    for row in (men, women):
+        assert row[header.index("Værdi")] == SUPPRESSED
+        assert row[header.index("99,8 % øvre")] == SUPPRESSED
+
+    sheet = wb[indicator_sheet_names(catalogue)[keep[0]]]
+    rows = list(sheet.iter_rows(values_only=True))
+    bands = {row[0]: i for i, row in enumerate(rows) if row[0] in ("Mænd", "Kvinder")}
+    for band, numerator, denominator in (("Mænd", 25, SUPPRESSED), ("Kvinder", SUPPRESSED, 120)):
+        row = next(r for r in rows[bands[band] :] if r[1] == member.name)
+        assert row[2:5] == (numerator, denominator, SUPPRESSED), band
+        assert row[5:9] == (SUPPRESSED,) * 4, band
+
+
 def test_missing_value_shows_dash_with_its_note(wb: Workbook, pack: AreaPackData) -> None:
     noted = [c for ws in wb.worksheets for c in _cells(ws) if c.comment is not None]
     dashes = [c for c in noted if c.value == MISSING]
@@ -337,6 +386,33 @@ def test_no_formula_anywhere_and_input_text_kept_as_text(wb: Workbook) -> None:
                 if isinstance(cell.value, str) and cell.value.startswith(text):
                     found[text] += 1
     assert all(found.values()), found
+
+
+def test_declared_dimension_covers_every_row_and_column(
+    written: Path, wb: Workbook, pack: AreaPackData
+) -> None:
+    # Streaming readers (openpyxl's read-only mode) stop at the sheet's declared <dimension>.
+    streamed = load_workbook(written, read_only=True)
+    for ws in wb.worksheets:
+        stream = streamed[ws.title]
+        assert (stream.max_row, stream.max_column) == (ws.max_row, ws.max_column), ws.title
+        assert len(list(stream.iter_rows(values_only=True))) == ws.max_row, ws.title
+    assert streamed["Data"].max_row == 2 + len(pack.values)  # legend, header, every value
+    streamed.close()
+
+
+def test_fast_rows_widen_the_dimension_openpyxl_wrote() -> None:
+    # openpyxl writes '<dimension ref="…" />' (a space before '/>') for its own cells only.
+    rows = fast_rows.FastRows(SimpleNamespace(title="Data"), None)
+    rows.rows = {3: '<row r="3"><c r="A3"/></row>', 9: '<row r="9"><c r="C9"/></row>'}
+    rows.last_col = 3
+    xml = (
+        '<worksheet><dimension ref="A1:B2" /><sheetData><row r="1"><c r="A1"/></row>'
+        "</sheetData></worksheet>"
+    )
+    merged = rows.merge_into(xml)
+    assert '<dimension ref="A1:C9"/>' in merged and 'ref="A1:B2"' not in merged
+    assert merged.index('r="1"') < merged.index('r="3"') < merged.index('r="9"')
 
 
 def test_no_formula_in_the_raw_xml(written: Path) -> None:
@@ -447,6 +523,52 @@ def test_about_sheet_from_catalogue_and_sources(wb: Workbook, pack: AreaPackData
     assert sha, "sha256 missing"
     row = [ws.cell(row=sha[0].row, column=c).value for c in range(1, 6)]
     assert row[1] == src["file"] and row[3] == src["rows"] and row[4] == "Ja"
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("/work/main/data/raw/sample/statbank/FOLK1A.csv", "sample/statbank/FOLK1A.csv"),
+        ("/srv/datapakker/data/raw/esundhed/aeldre-2025.xlsx", "esundhed/aeldre-2025.xlsx"),
+        ("C:\\Data\\raw\\sundhedsprofil\\profil.csv", "sundhedsprofil/profil.csv"),
+        ("/mnt/drop/FOLK1A.csv", "FOLK1A.csv"),  # no raw folder to count from: the name
+        ("sample/statbank/FOLK1A.csv", "sample/statbank/FOLK1A.csv"),  # already relative
+    ],
+)
+def test_source_files_are_shown_under_the_raw_folder(stored: str, shown: str) -> None:
+    assert about.source_file_da(stored) == shown
+
+
+def test_about_sheet_shows_no_server_path_and_no_measure_id(
+    small_pack: AreaPackData, tmp_path: Path
+) -> None:
+    sources = small_pack.sources.copy()
+    sources.loc[0, "file"] = "/work/main/data/raw/sample/statbank/FOLK1A.csv"
+    pack = dataclasses.replace(small_pack, sources=sources)
+    ws = load_workbook(write_pack(pack, {}, tmp_path / "pack.xlsx"))["Om data"]
+    texts = [c.value for c in _cells(ws) if isinstance(c.value, str)]
+    assert "sample/statbank/FOLK1A.csv" in texts
+    assert not [t for t in texts if "/work/" in t]
+    measures = set(pack.catalogue["numerator_measure"]) | set(
+        pack.catalogue["denominator_measure"].dropna()
+    )
+    for text in texts:
+        for measure in measures:
+            assert not re.search(rf"(?<![\w-]){measure}(?![\w-])", text), (measure, text)
+
+
+def test_about_sheet_names_every_catalogue_measure_in_danish(wb: Workbook) -> None:
+    ws = wb["Om data"]
+    fields = {
+        ws.cell(row=c.row, column=2).value
+        for c in _cells(ws)
+        if c.column == 1 and c.value in ("Tæller", "Nævner")
+    }
+    assert "forebyggelige indlæggelser (65 år og derover)" in fields
+    assert "folketal (65 år og derover)" in fields
+    assert "psykiatriske genindlæggelser inden for 30 dage (alle aldre)" in fields
+    assert "udskrivninger fra psykiatrien (alle aldre)" in fields
+    assert not [f for f in fields if "_" in f or "se definitionen" in f]
 
 
 def test_document_properties(wb: Workbook, pack: AreaPackData) -> None:

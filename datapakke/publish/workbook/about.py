@@ -3,6 +3,8 @@ disclosure control and comparisons work. Each indicator is kept on one printed p
 
 from __future__ import annotations
 
+import re
+from pathlib import PurePosixPath
 from typing import Any
 
 from datapakke.presentation import suppressed_text
@@ -25,6 +27,42 @@ COMPARISON_TEXT_DA = (
     "en sikker forskel kaldes bedre/dårligere eller blot højere/lavere. Udviklingen (stigende, "
     "faldende) er testet over de seneste fem år."
 )
+# Danish names of the catalogue's measures, as the "Tæller" and "Nævner" fields show them (the
+# catalogue's measure ids are English and machine-readable: never shown in the Danish text).
+MEASURE_NAMES_DA = {
+    "population": "folketal",
+    "deaths": "dødsfald",
+    "preventable_admissions": "forebyggelige indlæggelser",
+    "readmissions_30d": "akutte genindlæggelser inden for 30 dage",
+    "medical_discharges": "udskrivninger af medicinske patienter",
+    "discharge_ready_bed_days": "færdigbehandlingsdage",
+    "acute_medical_admissions": "akutte medicinske indlæggelser",
+    "home_help_recipients": "modtagere af hjemmehjælp",
+    "home_nursing_recipients": "modtagere af hjemmesygepleje",
+    "rehabilitation_courses": "genoptræningsforløb",
+    "prevalence_diabetes2": "borgere med type 2-diabetes",
+    "prevalence_copd": "borgere med KOL",
+    "prevalence_dementia": "borgere med demens",
+    "prevalence_rheumatoid_arthritis": "borgere med leddegigt",
+    "prevalence_osteoporosis": "borgere med knogleskørhed",
+    "prevalence_asthma": "borgere med astma",
+    "copd_admissions": "indlæggelser med KOL",
+    "psychiatric_contact_persons": "borgere i kontakt med psykiatrien",
+    "psychiatric_acute_admissions": "akutte psykiatriske indlæggelser",
+    "psychiatric_readmissions_30d": "psykiatriske genindlæggelser inden for 30 dage",
+    "psychiatric_discharges": "udskrivninger fra psykiatrien",
+    "somatic_admissions": "somatiske indlæggelser",
+    "outpatient_visits": "ambulante besøg",
+    "emergency_visits": "skadestuebesøg",
+    "gp_contacts": "konsultationer i almen praksis",
+    "survey_smoking_daily": "Sundhedsprofilens andel dagligrygere",
+    "survey_alcohol_high": "Sundhedsprofilens andel med højt alkoholindtag",
+    "survey_obesity_severe": "Sundhedsprofilens andel med svær overvægt",
+    "survey_physical_inactivity": "Sundhedsprofilens andel fysisk inaktive",
+    "survey_mental_health_poor": "Sundhedsprofilens andel med dårligt mentalt helbred",
+}
+# A measure without a Danish name above: described, never shown by its id.
+UNNAMED_MEASURE_DA = "se definitionen"
 DATA_SHEET_TEXT_DA = (
     "Arket 'Data' har alle tal i én tabel med overskrifter i række 2 (i pandas: "
     "pd.read_excel(fil, sheet_name='Data', header=1))."
@@ -89,11 +127,12 @@ def _sources(sheet: Sheet, ctx: Context, row: int) -> int:
     for src in sources:
         title = " – ".join(t for t in (as_text(src.title), as_text(src.publisher)) if t)
         sheet.put(row, 1, title, "dp_wrap")
-        sheet.put(row, 2, as_text(src.file), "dp_wrap")
+        file = source_file_da(as_text(src.file))
+        sheet.put(row, 2, file, "dp_wrap")
         sheet.put(row, 3, as_text(src.sha256), "dp_mono")
         sheet.measure(row, 4, src.rows, 0)
         sheet.put(row, 5, "Ja" if bool(src.is_synthetic) else "Nej", "dp_centre")
-        sheet.height(row, max(wrap_height(title, 24), wrap_height(as_text(src.file), 40)))
+        sheet.height(row, max(wrap_height(title, 24), wrap_height(file, 40)))
         row += 1
     return row + 1
 
@@ -115,10 +154,26 @@ def _fields(ind: Any) -> list[tuple[str, str]]:
     ]
 
 
+def source_file_da(path: str) -> str:
+    """A source file as the pack shows it: its path under the raw folder ('data/raw/'), never
+    the server's absolute path; just the file name when the raw folder cannot be told."""
+    text = path.replace("\\", "/")
+    if not _ABSOLUTE.match(text):
+        return text
+    parts = PurePosixPath(re.sub(r"^[A-Za-z]:", "", text)).parts
+    raw = max((i for i, part in enumerate(parts[:-1]) if part == "raw"), default=None)
+    kept = parts[raw + 1 :] if raw is not None else parts[-1:]
+    return "/".join(kept)
+
+
+# '/srv/…', '//server/…' or 'C:/…' (after backslashes became slashes).
+_ABSOLUTE = re.compile(r"^(?:/|[A-Za-z]:)")
+
+
 def _measure_text(measure: Any, min_age: Any) -> str:
-    """'folketal (65 år og derover)': what a numerator or denominator counts."""
+    """'folketal (65 år og derover)': what a numerator or denominator counts, in Danish."""
     if not as_text(measure):
         return ""
-    name = "folketal" if str(measure) == "population" else str(measure)
+    name = MEASURE_NAMES_DA.get(str(measure), UNNAMED_MEASURE_DA)
     age = "alle aldre" if is_missing(min_age) else f"{int(min_age)} år og derover"
     return f"{name} ({age})"

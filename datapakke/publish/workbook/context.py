@@ -48,6 +48,14 @@ class Context:
         return name
 
 
+def withholds_denominator(ind: Any) -> bool:
+    """Whether disclosure control can withhold this indicator's denominator: a protected count
+    (the population is public, and a count has no denominator at all)."""
+    measure = ind.denominator_measure
+    has_measure = isinstance(measure, str) and measure not in ("", "population")
+    return str(ind.disclosure) == "count" and has_measure
+
+
 def ordered(catalogue: pd.DataFrame) -> pd.DataFrame:
     """Indicators in reading order: by theme (THEME_ORDER), then catalogue order."""
     rank = {theme: i for i, theme in enumerate(THEME_ORDER)}

@@ -21,7 +21,7 @@ from datapakke.presentation import (
     SEX_LABELS_DA,
     TREND_LABELS_DA,
 )
-from datapakke.publish.workbook.context import ROLE_ORDER, Context
+from datapakke.publish.workbook.context import ROLE_ORDER, Context, withholds_denominator
 from datapakke.publish.workbook.fast_rows import CellSpec
 from datapakke.publish.workbook.geometry import col_letter
 from datapakke.publish.workbook.sheet import Sheet
@@ -77,7 +77,8 @@ _LABELS: dict[str, dict[Any, str]] = {
     "trend": TREND_LABELS_DA,
     "is_suppressed": {True: "Ja", False: "Nej"},
 }
-# What a suppressed row withholds: shown as the suppressed text, never as a number.
+# What a suppressed row may withhold: where the mart has no number there, the cell shows the
+# suppressed text; a number the mart still publishes (the count that is not small) is shown.
 _WITHHELD = ("numerator", "value", "ci95_low", "ci95_high", "ci998_low", "ci998_high")
 
 
@@ -118,9 +119,11 @@ def write(sheet: Sheet, ctx: Context) -> None:
     sheet.paragraph(1, legend_da(ctx.pack.suppression_threshold), 1, 8, "dp_note")
     sheet.header(2, [c.header for c in columns])
 
+    suppressed = frame["is_suppressed"].fillna(False).astype(bool)
     rows = _Rows(
         decimals=frame["_d"].fillna(1).astype(int).tolist(),
-        suppressed=frame["is_suppressed"].fillna(False).astype(bool).tolist(),
+        suppressed=suppressed.tolist(),
+        denominator_suppressed=(suppressed & frame["_w"].astype(bool)).tolist(),
         notes=frame["value_note"].map(as_text).tolist(),
     )
     cells = [rows.cells(sheet, col, c, frame[c.name]) for col, c in enumerate(columns, start=1)]
@@ -133,15 +136,17 @@ def write(sheet: Sheet, ctx: Context) -> None:
 
 
 def _sorted_values(ctx: Context) -> pd.DataFrame:
-    """The values with the catalogue's title, unit and decimals (``_d``), in the pack's reading
-    order: indicator, level, area, sex, period."""
+    """The values with the catalogue's title, unit, decimals (``_d``) and whether the denominator
+    may be withheld (``_w``), in the pack's reading order: indicator, level, area, sex, period."""
     cat = ctx.pack.catalogue.set_index("indicator_id")
     v = ctx.pack.values
     rank = {ind: i for i, ind in enumerate(ctx.catalogue["indicator_id"])}
+    withheld = {ind.indicator_id: withholds_denominator(ind) for ind in ctx.catalogue.itertuples()}
     return v.assign(
         title_da=v["indicator_id"].map(cat["title_da"]),
         unit_da=v["indicator_id"].map(cat["unit_da"]),
         _d=v["indicator_id"].map(cat["decimals"]),
+        _w=v["indicator_id"].map(withheld).fillna(False),
         _i=v["indicator_id"].map(rank),
         _r=v["role"].map({role: i for i, role in enumerate(ROLE_ORDER)}),
         _s=v["sex"].map({"T": 0, "M": 1, "K": 2}),
@@ -150,10 +155,12 @@ def _sorted_values(ctx: Context) -> pd.DataFrame:
 
 @dataclass
 class _Rows:
-    """Per row: the indicator's decimals, whether the row is suppressed, and its note."""
+    """Per row: the indicator's decimals, whether the row is suppressed (and its denominator
+    may be withheld with it), and its note."""
 
     decimals: list[int]
     suppressed: list[bool]
+    denominator_suppressed: list[bool]
     notes: list[str]
 
     def cells(
@@ -168,13 +175,18 @@ class _Rows:
         if column.kind == "p":
             return [(col, x, "dp_p", "") for x in values.tolist()]
         count = column.kind == "count"
-        withheld = column.name in _WITHHELD
+        if column.name in _WITHHELD:
+            suppressed = self.suppressed
+        elif column.name == "denominator":
+            suppressed = self.denominator_suppressed
+        else:
+            suppressed = [False] * len(self.suppressed)
         styles = [sheet.styles.number(0 if count else d) for d in self.decimals]
         return [  # numbers as they are; anything else through ``look`` (placeholders and notes)
             (col, x, st, "")
-            if x.__class__ is float and x == x and not (withheld and s)
-            else sheet.look(col, x, 0 if count else d, withheld and s, note)
+            if x.__class__ is float and x == x
+            else sheet.look(col, x, 0 if count else d, s, note)
             for x, st, d, s, note in zip(
-                values.tolist(), styles, self.decimals, self.suppressed, self.notes, strict=True
+                values.tolist(), styles, self.decimals, suppressed, self.notes, strict=True
             )
         ]

@@ -101,10 +101,20 @@ class FastRows:
             rows[number] = match.group(0)
         body = "".join(rows[r] for r in sorted(rows))
         merged = sheet_xml[:start] + body + sheet_xml[end:]
-        dims = re.search(r'<dimension ref="[A-Z]+\d+:([A-Z]+)\d+"/>', merged)
-        last_col = max(self.last_col, col_index(dims.group(1)) if dims else 1)
-        ref = f"A1:{col_letter(last_col)}{max(rows)}"
-        return re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="{ref}"/>', merged, count=1)
+        # The used range must cover every row and column, or streaming readers (openpyxl's
+        # read-only mode among them) stop at the declared end. openpyxl writes the element as
+        # '<dimension ref="A1:X99" />' (a space before '/>'), so the pattern allows whitespace.
+        dims = _DIMENSION.search(merged)
+        if dims is None:  # optional in the format: readers then scan every row
+            return merged
+        last_col = max(self.last_col, col_index(dims.group(3) or dims.group(1)))
+        last_row = max(max(rows), int(dims.group(4) or dims.group(2)))
+        ref = f"A1:{col_letter(last_col)}{last_row}"
+        return merged[: dims.start()] + f'<dimension ref="{ref}"/>' + merged[dims.end() :]
+
+
+# '<dimension ref="A1"/>' or '<dimension ref="A1:X99" />': first and last column and row.
+_DIMENSION = re.compile(r'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"\s*/>')
 
 
 @dataclass

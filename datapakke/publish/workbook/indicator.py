@@ -13,7 +13,7 @@ from datapakke.presentation import (
     SEX_LABELS_DA,
     TREND_LABELS_DA,
 )
-from datapakke.publish.workbook.context import Context
+from datapakke.publish.workbook.context import Context, withholds_denominator
 from datapakke.publish.workbook.fast_rows import CellSpec
 from datapakke.publish.workbook.geometry import HEADING_PT
 from datapakke.publish.workbook.sheet import Sheet
@@ -109,6 +109,7 @@ def _details(sheet: Sheet, ctx: Context, ind: Any, row: int) -> int:
     """The latest period by sex: counts, value, intervals, comparisons, trend and note; the
     header is repeated when a sex starts a new printed page. Returns the next free row."""
     units, decimals = ctx.units, int(ind.decimals)
+    denominator_withheld = withholds_denominator(ind)
     latest = ctx.latest[ind.indicator_id]
     detail = {
         (r.sex, r.role, str(r.area_code)): r
@@ -132,7 +133,7 @@ def _details(sheet: Sheet, ctx: Context, ind: Any, row: int) -> int:
             if r is None:
                 cells.append(sheet.look(5, None, decimals, note="Ingen data"))
             else:
-                cells += _detail_cells(sheet, r, role, decimals)
+                cells += _detail_cells(sheet, r, role, decimals, denominator_withheld)
             sheet.row(row, cells)
             row += 1
     return row
@@ -144,12 +145,16 @@ def _unit_cells(ctx: Context, role: str, code: str, name: str) -> list[CellSpec]
     return [(1, ROLE_LABELS_DA.get(role, role), "dp_text", ""), (2, label, "dp_text", "")]
 
 
-def _detail_cells(sheet: Sheet, r: Any, role: str, decimals: int) -> list[CellSpec]:
-    """Numerator to note for one unit and sex; withheld numbers show the suppressed text."""
+def _detail_cells(
+    sheet: Sheet, r: Any, role: str, decimals: int, denominator_withheld: bool
+) -> list[CellSpec]:
+    """Numerator to note for one unit and sex: the numbers the mart publishes, and the
+    suppressed text where it withholds one (a suppressed row keeps the count that is not small).
+    ``denominator_withheld``: the denominator is a protected count that may be withheld."""
     suppressed, note = bool(r.is_suppressed), as_text(r.value_note)
     cells = [
         sheet.look(3, r.numerator, 0, suppressed, note),
-        sheet.look(4, r.denominator, 0, False, note),
+        sheet.look(4, r.denominator, 0, suppressed and denominator_withheld, note),
     ]
     estimates = (r.value, r.ci95_low, r.ci95_high, r.ci998_low, r.ci998_high)
     cells += [

@@ -96,10 +96,14 @@ class Sheet:
         comparison: str | None = None,
     ) -> CellSpec:
         """A measure cell: the number, the suppressed text ('<5') with the disclosure note, or
-        '–' with its own note."""
-        if suppressed:
-            return col, self.suppressed, "dp_placeholder", self.suppressed_note
+        '–' with its own note.
+
+        The mart withholds only some of a suppressed row's numbers (the count that is small, or
+        the one that would reveal it, and what is computed from it); a number it still publishes
+        is shown, so the placeholder appears exactly where the mart has none."""
         if is_missing(value):
+            if suppressed:
+                return col, self.suppressed, "dp_placeholder", self.suppressed_note
             return col, MISSING_TEXT, "dp_placeholder", note
         return col, value, self.styles.number(decimals, comparison), ""
 
