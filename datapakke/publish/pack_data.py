@@ -70,6 +70,18 @@ class AreaPackData:
     def latest_period(self) -> str:
         return str(self.values["period"].max())
 
+    def source_caveats(self, *measures: str | None) -> list[str]:
+        """Caveats of the sources that feed any of ``measures`` (a survey measure also matches
+        its ``<measure>_…`` columns): rejected files and quarantined rows behind the numbers."""
+        wanted = [m for m in measures if m]
+        caveats = []
+        for src in self.sources.itertuples():
+            caveat = getattr(src, "caveat_da", "")
+            fed = str(getattr(src, "measures", "") or "").split(",")
+            if caveat and any(f == m or f.startswith(m + "_") for f in fed for m in wanted):
+                caveats.append(f"{src.title}: {caveat}")
+        return caveats
+
     def indicator_values(self, indicator_id: str, sex: str = "T") -> pd.DataFrame:
         """One indicator's rows for one sex, every role and period."""
         v = self.values

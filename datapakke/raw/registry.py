@@ -53,10 +53,15 @@ class ResolvedSource:
     spec: SourceSpec
     path: Path
     is_synthetic: bool
+    raw_dir: Path | None = None
 
     @property
     def display_path(self) -> str:
-        return self.path.as_posix()
+        """The file as users name it: its path under ``data/raw/`` (never the server's absolute
+        path, which would end up in lineage, marts and packs)."""
+        if self.raw_dir is not None and self.path.is_relative_to(self.raw_dir):
+            return self.path.relative_to(self.raw_dir).as_posix()
+        return self.path.name
 
 
 _KEYS = {f for f in SourceSpec.__dataclass_fields__} | {"description"}
@@ -149,11 +154,11 @@ def resolve_source(spec: SourceSpec, settings: Settings) -> ResolvedSource:
         and not p.name.endswith(".request.json")
     )
     if drops:
-        return ResolvedSource(spec=spec, path=drops[-1], is_synthetic=False)
+        return ResolvedSource(spec, drops[-1], is_synthetic=False, raw_dir=settings.raw_dir)
     sample = settings.sample_dir / spec.sample_file
     if not sample.exists():
         raise RegistryError(
             f"source {spec.id}: no file matches {settings.raw_dir / spec.drop_glob} and the "
             f"sample file {sample} is missing (run `make sample`)"
         )
-    return ResolvedSource(spec=spec, path=sample, is_synthetic=True)
+    return ResolvedSource(spec, sample, is_synthetic=True, raw_dir=settings.raw_dir)

@@ -150,6 +150,7 @@ def test_every_pack_built_meanwhile_says_rows_were_rejected(
 
     from datapakke.publish.area_mart import load_area_pack_data
     from datapakke.publish.stage import build_area_marts, build_area_pack
+    from datapakke.publish.workbook import indicator_sheet_names
 
     settings = partly_rejected_build[4]
     area = GEO.area("region", "hovedstaden")  # far from Aalborg: the caveat is still shown
@@ -159,9 +160,16 @@ def test_every_pack_built_meanwhile_says_rows_were_rejected(
     assert len(caveats) == 1 and "3 rækker" in caveats[0] and "Aalborg 2023" in caveats[0]
 
     report = build_area_pack(area.partition_key, settings)
-    front = load_workbook(report.pack_path, read_only=True)["Forside"]
-    text = " ".join(str(c) for row in front.iter_rows(values_only=True) for c in row if c)
-    assert "Aalborg 2023" in text and "raw.quarantine" in text
+    book = load_workbook(report.pack_path, read_only=True)
+    names = indicator_sheet_names(pack.catalogue)
+
+    def text_of(sheet: str) -> str:
+        rows = book[sheet].iter_rows(values_only=True)
+        return " ".join(str(c) for row in rows for c in row if c)
+
+    for sheet in ("Forside", "Om data", names["mortality_asr_per_100000"]):
+        assert "Aalborg 2023" in text_of(sheet) and "raw.quarantine" in text_of(sheet), sheet
+    assert "Aalborg 2023" not in text_of(names["population_total"])  # not fed by deaths
     from datapakke.publish.site.build import publish_area
 
     entry = publish_area(settings, area, tmp_path)

@@ -134,6 +134,11 @@ def _sources(sheet: Sheet, ctx: Context, row: int) -> int:
         sheet.put(row, 5, "Ja" if bool(src.is_synthetic) else "Nej", "dp_centre")
         sheet.height(row, max(wrap_height(title, 24), wrap_height(file, 40)))
         row += 1
+    for src in sources:  # rejected files and quarantined rows: source, rows, reason, where
+        caveat = as_text(getattr(src, "caveat_da", ""))
+        if caveat:
+            sheet.paragraph(row, caveat, 2, 5, label=f"Forbehold: {as_text(src.title)}")
+            row += 1
     return row + 1
 
 

@@ -61,6 +61,12 @@ def write(sheet: Sheet, ctx: Context, ind: Any, chart: Path | None) -> None:
     sheet.image(chart, row + 1)
 
 
+def _caveats(ctx: Context, ind: Any) -> str:
+    """The catalogue's caveats and those of the sources behind this indicator's numbers."""
+    sources = ctx.pack.source_caveats(ind.numerator_measure, ind.denominator_measure)
+    return " ".join([as_text(ind.caveats_da), *sources]).strip() or "Ingen særlige."
+
+
 def _explanation(sheet: Sheet, ctx: Context, ind: Any, last: int) -> int:
     """Definition to caveats, the legend and the colour key; returns the next free row."""
     row = 3
@@ -70,7 +76,7 @@ def _explanation(sheet: Sheet, ctx: Context, ind: Any, last: int) -> int:
         ("Metode", f"{method_text(ind)} {interval_text(ind)}"),
         ("Retning", polarity_text(ind)),
         ("Kilde", as_text(ind.source_da)),
-        ("Forbehold", as_text(ind.caveats_da) or "Ingen særlige."),
+        ("Forbehold", _caveats(ctx, ind)),
     ]:
         sheet.paragraph(row, text, 2, last, label=label)
         row += 1
