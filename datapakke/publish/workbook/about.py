@@ -20,8 +20,9 @@ DISCLOSURE_RULE_DA = {
     "none": "Ikke omfattet af diskretionsreglerne.",
 }
 COMPARISON_TEXT_DA = (
-    "Sammenligning. Hvert tal har et 95 %- og et 99,8 %-konfidensinterval. Kommunerne "
-    "sammenlignes med områdets tal, området og regionen med hele landets tal. Ligger hele "
+    "Sammenligning. Hvert tal har et 95 %- og et 99,8 %-konfidensinterval. Alle tal "
+    "sammenlignes med hele landets tal (Overblik og indikatorark); på indikatorarkene står "
+    "kommunernes sammenligning med områdets tal i en kolonne for sig. Ligger hele "
     "95 %-intervallet over eller under det tal, der sammenlignes med, er forskellen sikker; ligger "
     "også 99,8 %-intervallet på samme side, er den meget sikker. Indikatorens retning afgør, om "
     "en sikker forskel kaldes bedre/dårligere eller blot højere/lavere. Udviklingen (stigende, "

@@ -24,8 +24,9 @@ def read_me_da(threshold: int) -> tuple[str, ...]:
     """'Sådan læser du datapakken': colours, placeholders, intervals, where to find what."""
     return (
         "Farver: blå = bedre, rødorange = dårligere, sandfarvet = ingen sikker forskel, lilla og "
-        "lyslilla = højere og lavere (uden at være bedre eller dårligere). Kommunerne "
-        "sammenlignes med området, området og regionen med hele landet.",
+        "lyslilla = højere og lavere (uden at være bedre eller dårligere). Overblikket "
+        "sammenligner alle tal med hele landet; indikatorarkene viser også kommunerne "
+        "sammenlignet med området, i en kolonne for sig.",
         f"'{suppressed_text(threshold)}' betyder, at tallet er skjult af diskretionshensyn. "
         f"'{MISSING_TEXT}' betyder, at der ikke er et tal (se noten i cellen eller kolonnen Note).",
         "Intervaller: 95 %- og 99,8 %-konfidensintervallerne viser usikkerheden. En forskel "
