@@ -151,6 +151,9 @@ class ValueColumn:
 # The one description of the published values; the Pandera model, the engine, the area marts and
 # the pack's Data sheet all take their columns from here.
 INDICATOR_VALUE_KEY = ("indicator_id", "area_level", "grouping", "area_code", "period", "sex")
+UNIT_KEY = ["area_level", "grouping", "area_code"]  # one published unit (municipality … Denmark)
+# The estimate and its limits: what is withheld together when a value may not be shown.
+ESTIMATE_COLUMNS = ["value", "ci95_low", "ci95_high", "ci998_low", "ci998_high"]
 INDICATOR_VALUE: tuple[ValueColumn, ...] = (
     ValueColumn("indicator_id", "text", "the catalogue id"),
     ValueColumn("grouping", "text", "the area's grouping for area/region rows, '' otherwise"),

@@ -18,14 +18,12 @@ import numpy as np
 import pandas as pd
 
 from datapakke.mart.catalogue import Indicator
+from datapakke.schemas import ESTIMATE_COLUMNS, UNIT_KEY
 
-UNIT_KEY = ["area_level", "grouping", "area_code"]
 REJECTED_NOTE_DA = (
     "Afvist i kilden: nogle af kommunens rækker for perioden blev sat i karantæne ved "
     "valideringen, så tallet vises ikke."
 )
-FIGURE_COLUMNS = ["numerator", "denominator", "value", "ci95_low", "ci95_high"]
-FIGURE_COLUMNS += ["ci998_low", "ci998_high"]
 
 
 def missing_years(missing: pd.DataFrame) -> pd.DataFrame:
@@ -92,7 +90,9 @@ def withhold_incomplete(
     hit = frame[keys].merge(gaps, on=keys, how="left")
     is_missing = hit["missing_codes"].notna().to_numpy()
     is_own = is_missing & (frame["area_level"] == "municipality").to_numpy()
-    frame.loc[is_missing, [c for c in FIGURE_COLUMNS if c in frame]] = np.nan
+    frame.loc[
+        is_missing, [c for c in ["numerator", "denominator", *ESTIMATE_COLUMNS] if c in frame]
+    ] = np.nan
     notes = (
         "Ufuldstændig: " + hit["missing_names"] + " mangler (afvist i kilden); tallet vises ikke."
     )

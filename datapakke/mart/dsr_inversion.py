@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from datapakke.mart.stats.intervals import Z95, Z998, poisson_count_interval
+from datapakke.schemas import ESTIMATE_COLUMNS, UNIT_KEY
 from datapakke.standard_population import ESP2013
 
 
@@ -112,12 +113,11 @@ def singled_out_rows(
     return leaks
 
 
-FIGURES = ["value", "ci95_low", "ci95_high", "ci998_low", "ci998_high"]
 INVERTIBLE_NOTE_DA = (
     "Skjult af diskretionshensyn: med så få tilfælde kunne den aldersstandardiserede rate og dens "
     "usikkerhed regnes tilbage til små antal i enkelte aldersgrupper."
 )
-_ROW_KEY = ["area_level", "grouping", "area_code", "period", "sex"]
+_ROW_KEY = [*UNIT_KEY, "period", "sex"]
 
 
 def _by_band(counts: pd.DataFrame, index: pd.MultiIndex) -> np.ndarray:
@@ -150,6 +150,6 @@ def invertible_rows(
     weights = np.array(list(ESP2013.values()), dtype=float)
     safe = np.where(population > 0, population, 1.0)
     shares = np.where(population > 0, weights / safe, 0.0) / weights.sum()
-    published = rows.loc[shown, FIGURES].to_numpy(dtype=float)
+    published = rows.loc[shown, ESTIMATE_COLUMNS].to_numpy(dtype=float)
     flagged[shown] = singled_out_rows(shares, events, published, multiplier, decimals, threshold)
     return flagged

@@ -20,12 +20,11 @@ from datapakke.mart import stats
 from datapakke.mart.catalogue import METHOD_RULES, Indicator, MeasureRef
 from datapakke.mart.completeness import missing_years, withhold_incomplete
 from datapakke.mart.disclosure import DisclosureProblem, protect, recoverable_cells
-from datapakke.mart.dsr_inversion import FIGURES, INVERTIBLE_NOTE_DA, invertible_rows
+from datapakke.mart.dsr_inversion import INVERTIBLE_NOTE_DA, invertible_rows
 from datapakke.presentation import suppressed_text
-from datapakke.schemas import INDICATOR_VALUE_COLUMNS
+from datapakke.schemas import ESTIMATE_COLUMNS, INDICATOR_VALUE_COLUMNS, UNIT_KEY
 from datapakke.standard_population import AGE_BANDS, ESP2013
 
-UNIT_KEY = ["area_level", "grouping", "area_code"]
 # Source cells hidden by the source itself ('<5') count as this in aggregates, and say so.
 SOURCE_SUPPRESSED_IMPUTE = 2.5
 
@@ -327,7 +326,7 @@ def compute_indicator(ind: Indicator, inputs: EngineInputs) -> pd.DataFrame:
             frame[column] = np.nan
     frame["value_note"] = _notes(ind, frame)
     hide = frame["value_note"].str.contains("vises ikke", regex=False) | frame["value"].isna()
-    frame.loc[hide, ["value", "ci95_low", "ci95_high", "ci998_low", "ci998_high"]] = np.nan
+    frame.loc[hide, ESTIMATE_COLUMNS] = np.nan
     frame["indicator_id"] = ind.id
     return frame
 
@@ -490,7 +489,7 @@ def _apply_protection(
         frame.loc[flags, column] = np.nan
         hidden |= flags
     frame["is_suppressed"] = hidden.to_numpy()
-    frame.loc[hidden, ["value", "ci95_low", "ci95_high", "ci998_low", "ci998_high"]] = np.nan
+    frame.loc[hidden, ESTIMATE_COLUMNS] = np.nan
     frame.loc[hidden, "value_note"] = f"Skjult af diskretionshensyn ({suppressed_text(threshold)})."
     return frame
 
@@ -576,7 +575,7 @@ def _protect_standardised(
     limits would single out a small age-band count (see ``dsr_inversion``)."""
     if ind.method != "dsr":
         return frame
-    frame[FIGURES] = frame[FIGURES].round(ind.decimals)
+    frame[ESTIMATE_COLUMNS] = frame[ESTIMATE_COLUMNS].round(ind.decimals)
     flagged = invertible_rows(
         frame,
         inputs.unit_counts(ind.numerator, by_age=True),
@@ -585,7 +584,7 @@ def _protect_standardised(
         ind.decimals,
         threshold,
     )
-    frame.loc[flagged, FIGURES] = np.nan
+    frame.loc[flagged, ESTIMATE_COLUMNS] = np.nan
     frame.loc[flagged, "value_note"] = INVERTIBLE_NOTE_DA
     return frame
 

@@ -11,7 +11,7 @@ import pandas as pd
 from datapakke.config import Settings, get_settings
 from datapakke.geography import Geography, default_geography
 from datapakke.mart.catalogue import METHOD_RULES, Indicator, catalogue_frame, load_catalogue
-from datapakke.mart.dsr_inversion import FIGURES, invertible_rows
+from datapakke.mart.dsr_inversion import invertible_rows
 from datapakke.mart.indicators import (
     EngineInputs,
     audit_published_counts,
@@ -21,7 +21,7 @@ from datapakke.mart.indicators import (
     units_frame,
 )
 from datapakke.parallel import map_forked
-from datapakke.schemas import indicator_value_schema
+from datapakke.schemas import ESTIMATE_COLUMNS, indicator_value_schema
 from datapakke.timing import Stopwatch
 from datapakke.warehouse import connect, replace_table
 
@@ -121,7 +121,7 @@ def audit_standardised_rates(
     findings = []
     for ind in standardised:
         rows = values[values["indicator_id"] == ind.id].reset_index(drop=True)
-        figures = rows[FIGURES].to_numpy(dtype=float)
+        figures = rows[ESTIMATE_COLUMNS].to_numpy(dtype=float)
         unrounded = np.isfinite(figures) & (np.round(figures, ind.decimals) != figures)
         findings += [
             f"{ind.id} {r.period} {r.area_level}:{r.area_code}|{r.sex}: published with more "

@@ -63,10 +63,6 @@ class AreaPackData:
     notes: list[str] = field(default_factory=list)  # Danish notes for the front page
 
     @property
-    def file_stem(self) -> str:
-        return f"datapakke-{self.grouping}-{self.area_id}"
-
-    @property
     def latest_period(self) -> str:
         return str(self.values["period"].max())
 

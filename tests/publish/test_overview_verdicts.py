@@ -53,7 +53,7 @@ def pack() -> AreaPackData:
 
 @pytest.fixture(scope="module")
 def wb(pack: AreaPackData, tmp_path_factory: pytest.TempPathFactory) -> Workbook:
-    path = tmp_path_factory.mktemp("pack") / f"{pack.file_stem}.xlsx"
+    path = tmp_path_factory.mktemp("pack") / f"datapakke-{pack.grouping}-{pack.area_id}.xlsx"
     return load_workbook(write_pack(pack, {}, path))
 
 

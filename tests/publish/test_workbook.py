@@ -127,7 +127,11 @@ def charts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def written(
     pack: AreaPackData, charts: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    return write_pack(pack, charts, tmp_path_factory.mktemp("pack") / f"{pack.file_stem}.xlsx")
+    return write_pack(
+        pack,
+        charts,
+        tmp_path_factory.mktemp("pack") / f"datapakke-{pack.grouping}-{pack.area_id}.xlsx",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -699,12 +703,15 @@ def test_history_rotation(
     builds = [start + timedelta(days=i) for i in range(5)]
     for moment in builds:
         latest = publish_pack(_with_time(small_pack, moment), {}, outputs, history_keep=2)
-    assert latest == folder / f"{small_pack.file_stem}.xlsx"
+    assert latest == folder / f"datapakke-{small_pack.grouping}-{small_pack.area_id}.xlsx"
     assert load_workbook(latest, read_only=True).properties.created == builds[-1]
     (folder / "history" / "notes.txt").write_text("not a pack: never pruned")
     publish_pack(_with_time(small_pack, builds[-1]), {}, outputs, history_keep=2)
     history = sorted(p.name for p in (folder / "history").iterdir())
-    stamped = [f"{small_pack.file_stem}-{m:%Y%m%dT%H%M%S}.xlsx" for m in builds[3:]]
+    stamped = [
+        f"datapakke-{small_pack.grouping}-{small_pack.area_id}-{m:%Y%m%dT%H%M%S}.xlsx"
+        for m in builds[3:]
+    ]
     assert history == [*stamped, "notes.txt"]
     for name, moment in zip(stamped, builds[3:], strict=True):
         created = load_workbook(folder / "history" / name, read_only=True).properties.created
@@ -725,8 +732,8 @@ def test_history_names_stay_unique(small_pack: AreaPackData, tmp_path: Path) -> 
         publish_pack(same, {}, _outputs(tmp_path, same), history_keep=10)
     history = tmp_path / small_pack.grouping / small_pack.area_id / "history"
     assert sorted(p.name for p in history.iterdir()) == [
-        f"{small_pack.file_stem}-20261101T023000.xlsx",
-        f"{small_pack.file_stem}-20261101T023001.xlsx",
+        f"datapakke-{small_pack.grouping}-{small_pack.area_id}-20261101T023000.xlsx",
+        f"datapakke-{small_pack.grouping}-{small_pack.area_id}-20261101T023001.xlsx",
     ]
 
 
