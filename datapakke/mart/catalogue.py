@@ -13,6 +13,7 @@ import pandas as pd
 import yaml
 
 from datapakke.config import REFERENCE_DIR
+from datapakke.mart.population import POPULATION_MEASURES
 from datapakke.presentation import THEME_ORDER
 
 POLARITIES = ("higher_is_better", "lower_is_better", "no_judgement")
@@ -207,7 +208,7 @@ def parse_catalogue(
             order=order,
         )
         if known_measures is not None:
-            unknown_measures = indicator.measures - known_measures - {"population"}
+            unknown_measures = indicator.measures - known_measures - set(POPULATION_MEASURES)
             if entry["method"] == "survey":
                 unknown_measures = {m for m in unknown_measures if f"{m}_pct" not in known_measures}
             if unknown_measures:

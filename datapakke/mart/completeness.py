@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from datapakke.mart.catalogue import Indicator
+from datapakke.mart.population import is_population, missing_population_years
 from datapakke.schemas import ESTIMATE_COLUMNS, UNIT_KEY
 
 REJECTED_NOTE_DA = (
@@ -27,13 +28,12 @@ REJECTED_NOTE_DA = (
 
 
 def missing_years(missing: pd.DataFrame) -> pd.DataFrame:
-    """``core.missing`` in the engine's periods: population quarters become their year (the
-    engine uses the 1st quarter), other periods are kept."""
-    out = missing[["measure_id", "municipality_code", "period"]].copy()
-    quarter1 = out["period"].str.fullmatch(r"\d{4}K1")
-    is_quarter = out["period"].str.fullmatch(r"\d{4}K\d")
-    out.loc[quarter1, "period"] = out.loc[quarter1, "period"].str[:4]
-    return out[~is_quarter | quarter1].drop_duplicates()
+    """``core.missing`` in the engine's periods: population quarters become the years each
+    population basis loses (:func:`missing_population_years`); other periods are kept."""
+    columns = ["measure_id", "municipality_code", "period"]
+    others = missing.loc[~missing["measure_id"].map(is_population), columns]
+    population = missing_population_years(missing[columns])
+    return pd.concat([others, population], ignore_index=True).drop_duplicates()
 
 
 def indicator_measures(ind: Indicator) -> set[str]:

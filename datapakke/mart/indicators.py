@@ -21,6 +21,7 @@ from datapakke.mart.catalogue import METHOD_RULES, Indicator, MeasureRef
 from datapakke.mart.completeness import missing_years, withhold_incomplete
 from datapakke.mart.disclosure import DisclosureProblem, protect, recoverable_cells
 from datapakke.mart.dsr_inversion import INVERTIBLE_NOTE_DA, invertible_rows
+from datapakke.mart.population import is_population, population_sql
 from datapakke.presentation import suppressed_text
 from datapakke.schemas import ESTIMATE_COLUMNS, INDICATOR_VALUE_COLUMNS, UNIT_KEY
 from datapakke.standard_population import AGE_BANDS, ESP2013
@@ -59,17 +60,15 @@ def _age_filter(min_age: int | None) -> str:
 
 def municipal_counts(con: duckdb.DuckDBPyConnection, ref: MeasureRef) -> pd.DataFrame:
     """One row per municipality × year × sex (M/K and their T) × age band for a measure."""
-    # A figure left incomplete by quarantined rows counts as missing (see core.missing).
+    # A figure left incomplete by quarantined rows counts as missing (see core.missing); the
+    # population bases share the quarters of core.population.
+    missing_measure = "population" if is_population(ref.measure) else ref.measure
     complete = (
-        f"NOT EXISTS (SELECT 1 FROM core.missing m WHERE m.measure_id = '{ref.measure}' "
+        f"NOT EXISTS (SELECT 1 FROM core.missing m WHERE m.measure_id = '{missing_measure}' "
         "AND m.municipality_code = o.municipality_code AND m.period = o.period)"
     )
-    if ref.measure == "population":
-        source = (
-            "SELECT municipality_code, substr(period, 1, 4) AS period, sex, age_band, "
-            "population AS value, FALSE AS source_suppressed FROM core.population o "
-            f"WHERE period LIKE '%K1' AND {complete}"
-        )
+    if is_population(ref.measure):
+        source = population_sql(ref.measure, complete)
     else:
         source = (
             "SELECT municipality_code, period, sex, age_band, value, source_suppressed "
@@ -430,7 +429,7 @@ def published_counts(
         if ind.disclosure != "count":
             continue
         for ref in (ind.numerator, ind.denominator):
-            if ref is not None and ref.measure != "population":
+            if ref is not None and not is_population(ref.measure):
                 refs[series_id(ref)] = ref
     pieces = []
     for sid, ref in sorted(refs.items()):
@@ -481,7 +480,7 @@ def _apply_protection(
     keys = [*UNIT_KEY, "period", "sex"]
     hidden = pd.Series(False, index=frame.index)
     for ref, column in ((ind.numerator, "numerator"), (ind.denominator, "denominator")):
-        if ind.disclosure != "count" or ref is None or ref.measure == "population":
+        if ind.disclosure != "count" or ref is None or is_population(ref.measure):
             continue
         series = published[published["series_id"] == series_id(ref)][[*keys, "is_suppressed"]]
         flags = frame[keys].merge(series, on=keys, how="left")["is_suppressed"]

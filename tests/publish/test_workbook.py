@@ -569,7 +569,10 @@ def test_about_sheet_names_every_catalogue_measure_in_danish(wb: Workbook) -> No
         if c.column == 1 and c.value in ("Tæller", "Nævner")
     }
     assert "forebyggelige indlæggelser (65 år og derover)" in fields
-    assert "folketal (65 år og derover)" in fields
+    # The population basis is named and explained: 1 January for shares, middelfolketal for
+    # events during the year.
+    assert any(f.startswith("folketal 1. januar (65 år og derover). Nævneren") for f in fields)
+    assert any(f.startswith("middelfolketal (65 år og derover). Nævneren") for f in fields)
     assert "psykiatriske genindlæggelser inden for 30 dage (alle aldre)" in fields
     assert "udskrivninger fra psykiatrien (alle aldre)" in fields
     assert not [f for f in fields if "_" in f or "se definitionen" in f]

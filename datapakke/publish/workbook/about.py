@@ -7,6 +7,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
+from datapakke.mart.population import POPULATION_MEASURES
 from datapakke.presentation import suppressed_text
 from datapakke.publish.workbook.context import Context
 from datapakke.publish.workbook.geometry import wrap_height
@@ -31,7 +32,7 @@ COMPARISON_TEXT_DA = (
 # Danish names of the catalogue's measures, as the "Tæller" and "Nævner" fields show them (the
 # catalogue's measure ids are English and machine-readable: never shown in the Danish text).
 MEASURE_NAMES_DA = {
-    "population": "folketal",
+    **{m.measure: m.name_da for m in POPULATION_MEASURES.values()},
     "deaths": "dødsfald",
     "preventable_admissions": "forebyggelige indlæggelser",
     "readmissions_30d": "akutte genindlæggelser inden for 30 dage",
@@ -149,7 +150,7 @@ def _fields(ind: Any) -> list[tuple[str, str]]:
     return [
         ("Definition", as_text(ind.definition_da)),
         ("Tæller", _measure_text(ind.numerator_measure, ind.numerator_min_age)),
-        ("Nævner", denominator or "Ingen (optælling)"),
+        ("Nævner", _denominator_text(ind.denominator_measure, denominator)),
         ("Metode", method_text(ind)),
         ("Usikkerhed", interval_text(ind)),
         ("Enhed", as_text(ind.unit_da)),
@@ -158,6 +159,14 @@ def _fields(ind: Any) -> list[tuple[str, str]]:
         ("Forbehold", as_text(ind.caveats_da) or "Ingen særlige."),
         ("Diskretion", f"{disclosure} {as_text(ind.disclosure_note_da)}".strip()),
     ]
+
+
+def _denominator_text(measure: Any, named: str) -> str:
+    """The denominator's name, and for a population basis why that basis was chosen."""
+    if not named:
+        return "Ingen (optælling)"
+    basis = POPULATION_MEASURES.get(str(measure))
+    return f"{named}. {basis.basis_da}" if basis else named
 
 
 def source_file_da(path: str) -> str:

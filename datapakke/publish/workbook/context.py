@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from datapakke.mart.population import is_population
 from datapakke.presentation import THEME_ORDER
 from datapakke.publish.pack_data import AreaPackData
 from datapakke.publish.workbook.texts import ABOUT, CONTENTS, DATA, FRONT, OVERVIEW
@@ -52,7 +53,7 @@ def withholds_denominator(ind: Any) -> bool:
     """Whether disclosure control can withhold this indicator's denominator: a protected count
     (the population is public, and a count has no denominator at all)."""
     measure = ind.denominator_measure
-    has_measure = isinstance(measure, str) and measure not in ("", "population")
+    has_measure = isinstance(measure, str) and measure != "" and not is_population(measure)
     return str(ind.disclosure) == "count" and has_measure
 
 
