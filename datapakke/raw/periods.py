@@ -3,6 +3,8 @@
 StatBank codes quarters ``2024K1`` (English labels say ``2024Q1``), months ``2024M01``, years
 ``2024`` and half-years ``2024H1``; Danish files add ``2024 K1`` and ``2024-01``. All of them
 become one :class:`Period` with a canonical ``code`` (the StatBank form) and a Danish label.
+A trailing ``*`` (``2021M10*``, the web export's mark for a provisional figure) is ignored: the
+period is the same, only the number may still be revised.
 """
 
 from __future__ import annotations
@@ -98,12 +100,16 @@ class Period:
 
 
 def parse_period(text: str) -> Period:
-    """Parse any period form the sources use; a clear ValueError names the text otherwise."""
+    """Parse any period form the sources use; a clear ValueError names the text otherwise.
+
+    One trailing ``*`` (provisional) is dropped first; other footnote marks are refused.
+    """
     if not isinstance(text, str):
         raise ValueError(f"period must be text, got {type(text).__name__} {text!r}")
     cleaned = text.strip()
     if not cleaned:
         raise ValueError(f"empty period code; expected one of: {ACCEPTED_FORMS}")
+    cleaned = cleaned.removesuffix("*").rstrip()
     try:
         if match := _YEAR.fullmatch(cleaned):
             return Period(int(match.group(1)), "Y", 0)

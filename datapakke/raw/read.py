@@ -47,9 +47,9 @@ def file_sha256(path: Path) -> str:
 def _read_table(resolved: ResolvedSource) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     spec = resolved.spec
     if spec.reader == "statbank":
-        from datapakke.raw.statbank import parse_statbank_csv
+        from datapakke.raw.statbank import read_statbank_extract
 
-        return parse_statbank_csv(resolved.path, source_name=resolved.display_path), []
+        return read_statbank_extract(resolved.path, source_name=resolved.display_path)
     from datapakke.raw.files import FileLayout, read_source_file
 
     result = read_source_file(resolved.path, FileLayout.from_dict(spec.layout or {}))

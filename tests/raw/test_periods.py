@@ -30,6 +30,10 @@ from datapakke.raw.periods import Period, is_future, parse_period
         ("2024-12", 2024, "M", 12, "2024M12"),
         ("  2024K2 ", 2024, "Q", 2, "2024K2"),
         ("\t2023\r\n", 2023, "Y", 0, "2023"),
+        ("2021M10*", 2021, "M", 10, "2021M10"),
+        ("2024K1*", 2024, "Q", 1, "2024K1"),
+        ("2023*", 2023, "Y", 0, "2023"),
+        ("2024M01 * ", 2024, "M", 1, "2024M01"),
     ],
 )
 def test_accepted_forms(text: str, year: int, freq: str, sub: int, code: str) -> None:
@@ -64,6 +68,11 @@ def test_accepted_forms(text: str, year: int, freq: str, sub: int, code: str) ->
         "K1 2024",
         "2024K1x",
         "2024.0",
+        "*",
+        "2021M10**",
+        "2021*M10",
+        "2021M10 (foreløbig)",
+        "2021M10+",
     ],
 )
 def test_rejected_forms(text: str) -> None:
@@ -79,6 +88,14 @@ def test_rejection_says_why() -> None:
         parse_period("2024K5")
     with pytest.raises(ValueError, match=r"month number must be 1-12"):
         parse_period("2024M13")
+
+
+def test_provisional_mark_is_the_same_period() -> None:
+    """A web export marks provisional figures 2021M10*: same month, the mark is dropped."""
+    assert parse_period("2021M10*") == Period(2021, "M", 10) == parse_period("2021M10")
+    assert parse_period("2021M10*").label_da == "oktober 2021"
+    with pytest.raises(ValueError, match=r"invalid period '2021M13\*'"):
+        parse_period("2021M13*")
 
 
 @pytest.mark.parametrize("value", [None, 2024, 2024.0])

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from datapakke.raw.errors import SourceFileError
-from datapakke.raw.statbank import parse_statbank_csv
+from datapakke.raw.statbank import parse_statbank_csv, read_statbank_extract
+from datapakke.raw.statbank.webexport import stub_names
 from tests.raw.statbank_fake import BOM, bulk_body, fixture
 
 
@@ -139,8 +142,200 @@ def test_missing_value_column_is_an_error() -> None:
         parse_statbank_csv("OMRÅDE;TID;ANTAL\r\n101;2024;5\r\n".encode())
 
 
-def test_undecodable_bytes_name_the_line() -> None:
-    data = "OMRÅDE;TID;INDHOLD\r\n101;2024;5\r\nLæsø;2024;3\r\n".encode("cp1252")
-    with pytest.raises(SourceFileError, match="not UTF-8") as info:
-        parse_statbank_csv(data)
-    assert info.value.row == 1  # the header's Å is already cp1252
+def test_api_csv_resaved_as_windows_1252_loads() -> None:
+    """Excel re-saves a UTF-8 extract as Windows-1252: same frame, labels decoded."""
+    utf8 = fixture("hisbk_labels_da.csv").removeprefix(BOM)
+    resaved = utf8.decode("utf-8").encode("cp1252")
+    assert b"L\xe6s\xf8" in resaved  # really single-byte æ/ø
+    frame = parse_statbank_csv(resaved)
+    pd.testing.assert_frame_equal(frame, parse_statbank_csv(utf8))
+    assert "Høje-Taastrup" in frame["OMRÅDE"].tolist()
+    assert "Læsø" in frame["OMRÅDE"].tolist()
+    header = "OMRÅDE;KØN;TID;INDHOLD\r\n000;1;2024K1;5\r\n".encode("cp1252")
+    assert list(parse_statbank_csv(header).columns[:2]) == ["OMRÅDE", "KØN"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message", "row"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "byte 0x1a (a control character)", 2),
+        (b"PK\x03\x04" + bytes(range(256)), "corrupt or truncated .xlsx", None),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "old Excel .xls", None),
+        (b"OMR;TID;INDHOLD\r\n101;2024;5\r\n\x81\x8d;2024;6\r\n", "neither UTF-8 nor", 3),
+        (b"OMR;TID;INDHOLD\r\n101;2024;5\x00\r\n", "byte 0x00 (a control", 2),
+    ],
+)
+def test_binary_garbage_is_a_clear_error(data: bytes, message: str, row: int | None) -> None:
+    with pytest.raises(SourceFileError, match=re.escape(message)) as info:
+        read_statbank_extract(data, "x.csv")
+    assert info.value.row == row
+
+
+def test_utf8_saved_again_as_windows_1252_is_refused() -> None:
+    garbled = "OMRÅDE;TID;INDHOLD\r\nLæsø;2024;3\r\n".encode().decode("cp1252").encode()
+    with pytest.raises(SourceFileError, match="garbled") as info:
+        parse_statbank_csv(garbled)
+    assert info.value.row == 1
+
+
+# --------------------------------------------------------------------- statistikbanken.dk export
+
+TITLE = '"Døde efter område, køn, alder og tid"'
+EXPORT_LINES = [
+    TITLE,
+    "",
+    '" ";" ";" ";"2022";"2023";"2024*"',
+    '"København"',
+    '" ";"Mænd"',
+    '" ";" ";"0-64 år";120;118;".."',
+    '" ";" ";"65 år og derover";2301;2250;2199',
+    '" ";"Kvinder"',
+    '" ";" ";"0-64 år";80;"..";77',
+    '" ";" ";"65 år og derover";2400;2380;1,5',
+    '"Læsø"',
+    '" ";"Mænd"',
+    '" ";" ";"0-64 år";1;0;2',
+]
+NOTES = ["", '"Anm.: 2024 er foreløbige tal."', '"Kilde: Danmarks Statistik"', ""]
+
+
+def export_text(notes: bool = True) -> str:
+    return "\n".join(EXPORT_LINES + (NOTES if notes else ["", ""]))
+
+
+def expected_export() -> pd.DataFrame:
+    """The long frame, written out by hand: 5 data rows × 3 periods."""
+    rows = [
+        ("København", "Mænd", "0-64 år", ["120", "118", ".."], 6),
+        ("København", "Mænd", "65 år og derover", ["2301", "2250", "2199"], 7),
+        ("København", "Kvinder", "0-64 år", ["80", "..", "77"], 9),
+        ("København", "Kvinder", "65 år og derover", ["2400", "2380", "1,5"], 10),
+        ("Læsø", "Mænd", "0-64 år", ["1", "0", "2"], 13),
+    ]
+    records = [
+        (area, sex, age, period, value, line)
+        for area, sex, age, values, line in rows
+        for period, value in zip(["2022", "2023", "2024*"], values, strict=True)
+    ]
+    columns = ["OMRÅDE", "KØN", "ALDER", "TID", "INDHOLD", "_source_row"]
+    frame = pd.DataFrame(records, columns=columns).astype(object)
+    frame["_source_row"] = frame["_source_row"].astype("int64")
+    return frame
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_web_export_becomes_the_long_api_shape(tmp_path: Path, encoding: str, newline: str) -> None:
+    path = tmp_path / "DOD.csv"
+    path.write_bytes(export_text().replace("\n", newline).encode(encoding))
+    frame, skipped = read_statbank_extract(path, "DOD.csv")
+    pd.testing.assert_frame_equal(frame, expected_export())
+    assert [line for line, _ in skipped] == [15, 16]
+    assert all("below the table, not data" in reason for _, reason in skipped)
+    assert "Anm.: 2024 er foreløbige tal." in skipped[0][1]
+    assert "Kilde: Danmarks Statistik" in skipped[1][1]
+
+
+def test_web_export_notes_are_never_silently_lost() -> None:
+    data = export_text().encode("cp1252")
+    with pytest.raises(SourceFileError, match=re.escape("2 line(s) are not data")) as info:
+        parse_statbank_csv(data, "DOD.csv")
+    assert info.value.row == 15
+    frame = parse_statbank_csv(export_text(notes=False).encode("cp1252"))
+    pd.testing.assert_frame_equal(frame, expected_export())
+
+
+def test_web_export_workbook_reads_like_the_csv(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    for number, line in enumerate(export_text().split("\n"), start=1):
+        cells = next(csv.reader([line], delimiter=";")) if line else []
+        sheet.append([_excel_value(cell, is_header=number == 3) for cell in cells])
+    path = tmp_path / "DOD.xlsx"
+    workbook.save(path)
+    frame, skipped = read_statbank_extract(path, "DOD.xlsx")
+    pd.testing.assert_frame_equal(frame, expected_export())
+    assert [line for line, _ in skipped] == [15, 16]
+
+
+def _excel_value(cell: str, *, is_header: bool) -> object:
+    """As Excel holds the export: numbers as numbers, labels and periods as text, blanks empty."""
+    if not cell.strip():
+        return None
+    if not is_header and re.fullmatch(r"\d+(,\d+)?", cell):
+        return float(cell.replace(",", ".")) if "," in cell else int(cell)
+    return cell
+
+
+def test_truncated_last_data_line_names_the_line(tmp_path: Path) -> None:
+    text = export_text(notes=False).rstrip("\n")
+    path = tmp_path / "DOD.csv"
+    path.write_bytes(text[: text.rindex(";")].encode("cp1252"))  # cut before its last value
+    with pytest.raises(SourceFileError) as info:
+        read_statbank_extract(path, "DOD.csv")
+    assert (info.value.file, info.value.row) == ("DOD.csv", 13)
+    assert "expected 6 fields like the header, found 5" in str(info.value)
+    assert "truncated" in str(info.value)
+    path.write_bytes(text[: text.rindex("0-64")].encode("cp1252"))  # cut inside the quoted label
+    with pytest.raises(SourceFileError, match="not readable as CSV") as info:
+        read_statbank_extract(path, "DOD.csv")
+    assert info.value.row == 13
+
+
+def test_damaged_line_inside_the_table_is_an_error() -> None:
+    lines = list(EXPORT_LINES)
+    lines[6] = '" ";" ";"65 år og derover";2301;2250'
+    with pytest.raises(SourceFileError, match="expected 6 fields") as info:
+        read_statbank_extract("\n".join(lines).encode(), "DOD.csv")
+    assert info.value.row == 7
+
+
+def test_same_as_above_needs_a_row_above() -> None:
+    lines = [*EXPORT_LINES[:3], *EXPORT_LINES[4:]]  # the first area's row is gone
+    with pytest.raises(SourceFileError, match="label column 1 is blank") as info:
+        read_statbank_extract("\n".join(lines).encode(), "DOD.csv")
+    assert info.value.row == 4
+
+
+def test_untitled_or_unmatched_title_gives_generic_names() -> None:
+    for title in ['"Døde"', '"Døde efter område, køn og tid"', ""]:
+        lines = [title, *EXPORT_LINES[1:]] if title else EXPORT_LINES[2:]
+        frame, _ = read_statbank_extract("\n".join(lines).encode(), "DOD.csv")
+        assert list(frame.columns) == ["STUB1", "STUB2", "STUB3", "TID", "INDHOLD", "_source_row"]
+        assert frame["STUB1"].iloc[-1] == "Læsø"
+
+
+def test_header_must_hold_periods() -> None:
+    lines = list(EXPORT_LINES)
+    lines[2] = '" ";" ";" ";"Mænd";"Kvinder";"I alt"'
+    with pytest.raises(SourceFileError, match=re.escape("time (tid) across the columns")) as info:
+        read_statbank_extract("\n".join(lines).encode(), "DOD.csv")
+    assert info.value.row == 3
+
+
+DEFAULT = ["OMRÅDE", "KØN", "ALDER"]
+
+
+@pytest.mark.parametrize(
+    ("title", "k", "names"),
+    [
+        (
+            "Arbejdssteder og job efter branche (DB07 10-grp), enhed, område og tid",
+            3,
+            ["BRANCHE", "ENHED", "OMRÅDE"],
+        ),
+        ("Folketal den 1. i kvartalet efter område, køn, alder og tid", 3, DEFAULT),
+        ("Folketal den 1. i kvartalet efter område, køn, alder og tid", 4, None),
+        ("Population by region, sex, age and time", 3, ["REGION", "SEX", "AGE"]),
+        ("Ledige (a, b) efter ydelse (x, y og z) og tid", 1, ["YDELSE"]),
+        ("Flyttede efter flytning efter område, køn, alder og tid", 3, DEFAULT),
+        ("Døde efter område, tid og køn", 2, None),  # time is not last: not the default layout
+        ("Døde efter område, område og tid", 2, None),
+        ("Døde", 1, None),
+        (None, 2, None),
+    ],
+)
+def test_stub_names_from_the_title(title: str | None, k: int, names: list[str] | None) -> None:
+    assert stub_names(title, k) == (names or [f"STUB{i}" for i in range(1, k + 1)])

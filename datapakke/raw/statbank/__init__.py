@@ -1,10 +1,11 @@
 """Statistics Denmark's StatBank API (https://api.statbank.dk/v1): what to ask for
 (:mod:`~datapakke.raw.statbank.request`), a small HTTP client that asks
-(:mod:`~datapakke.raw.statbank.client`), and the parser for what comes back
-(:mod:`~datapakke.raw.statbank.parse`)."""
+(:mod:`~datapakke.raw.statbank.client`), and the reader for what comes back or what an analyst
+downloaded from statistikbanken.dk (:mod:`~datapakke.raw.statbank.parse`,
+:mod:`~datapakke.raw.statbank.webexport`)."""
 
 from datapakke.raw.statbank.client import StatBankClient, StatBankError, merge_csv_parts
-from datapakke.raw.statbank.parse import parse_statbank_csv
+from datapakke.raw.statbank.parse import parse_statbank_csv, read_statbank_extract
 from datapakke.raw.statbank.request import (
     CSV_CELL_LIMIT,
     build_data_request,
@@ -23,6 +24,7 @@ __all__ = [
     "find_variable",
     "merge_csv_parts",
     "parse_statbank_csv",
+    "read_statbank_extract",
     "resolve_values",
     "split_for_cell_limit",
 ]

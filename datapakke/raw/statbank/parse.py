@@ -1,15 +1,21 @@
-"""StatBank CSV and BULK extracts → a DataFrame of text, each row with its line number.
+"""StatBank extracts → a DataFrame of text, each row with the line number it came from.
+
+Three shapes arrive: the API's CSV and BULK extracts (a header of variable ids, one row per
+cell), and the statistikbanken.dk website's export (a titled pivot with the periods as columns,
+as CSV or Excel, see :mod:`~datapakke.raw.statbank.webexport`). Which one a file is, and its
+encoding, is read from the content, so an analyst's download needs no configuration.
 
 Values are *read*, never interpreted (``..`` stays ``..``, ``1,5`` stays ``1,5``); validation
 types them later, and ``_source_row`` lets a problem be traced to the line a person would open.
-What arrives instead of data (nothing, an HTML page, an API error, a cut-off download) is a
-:class:`SourceFileError` that says so.
+What arrives instead of data (nothing, an HTML page, an API error, a cut-off download, a binary
+file) is a :class:`SourceFileError` that says so.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import NoReturn
 
@@ -17,23 +23,76 @@ import numpy as np
 import pandas as pd
 
 from datapakke.raw.errors import SourceFileError
+from datapakke.raw.files.excel import OLE_MAGIC, ZIP_MAGIC
 from datapakke.raw.statbank.client import BOM, error_details
+from datapakke.raw.statbank.webexport import (
+    csv_records,
+    looks_like_web_export,
+    pivot_rows,
+    read_web_export_workbook,
+)
 
 VALUE_COLUMN = "INDHOLD"
 
+# Bytes that never occur in a text extract: C0 controls except tab, LF, CR; and DEL.
+_CONTROL_BYTES = np.zeros(256, dtype=bool)
+_CONTROL_BYTES[[*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]] = True
+# UTF-8 letters (æøåé…) read as Windows-1252 and saved again: 'Ã' or 'Â' and a 0x80-0xBF char.
+_MOJIBAKE = re.compile(
+    "[ÃÂ][" + re.escape(bytes(range(0x80, 0xC0)).decode("cp1252", errors="ignore")) + "]"
+)
+
+
+def read_statbank_extract(
+    data: bytes | Path, source_name: str = "<bytes>"
+) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """Any StatBank extract as text columns plus ``_source_row``, and the lines left out.
+
+    API CSV/BULK extracts come back column for column. A statistikbanken.dk export (CSV in
+    UTF-8 or Windows-1252, or .xlsx) comes back in the same long shape: one column per stub
+    variable named from the title (``OMRÅDE``, ``KØN``…, else ``STUB1``…), ``TID``, ``INDHOLD``.
+    The second item lists ``(line, reason)`` for lines that are not data, such as the notes
+    under a web export; the API shapes have none.
+    """
+    raw, name = _load(data, source_name)
+    if raw.startswith(ZIP_MAGIC):
+        return read_web_export_workbook(raw, name)
+    if raw.startswith(OLE_MAGIC):
+        raise SourceFileError(
+            name, "this is an old Excel .xls workbook (or an encrypted one); save it as .xlsx"
+        )
+    raw = raw.removeprefix(BOM)
+    _reject_non_data(raw, name)
+    text, raw = _decode(raw, name)
+    if _is_web_export(text, name):
+        return pivot_rows(csv_records(text, name), name)
+    return _parse_long(raw, text, name), []
+
 
 def parse_statbank_csv(data: bytes | Path, source_name: str = "<bytes>") -> pd.DataFrame:
-    """Read a StatBank CSV or BULK extract into text columns plus ``_source_row``.
+    """Read a StatBank extract (any shape :func:`read_statbank_extract` reads) into a frame.
 
     Accepts a BOM or none, CRLF or LF, ``;`` separators and quoted fields. Every column is
     text exactly as written (``..`` and decimal commas included); ``_source_row`` is the file's
     1-based line number of the row (the header is line 1). Empty lines are skipped; any other
-    line must have as many fields as the header, so a truncated download is caught.
+    line must have as many fields as the header, so a truncated download is caught. A file with
+    lines that are not data (notes under a web export) is an error here, since this frame
+    cannot carry them: use :func:`read_statbank_extract` for such files.
     """
-    raw, name = _load(data, source_name)
-    raw = raw.removeprefix(BOM)
-    _reject_non_data(raw, name)
-    text = _decode(raw, name)
+    frame, skipped = read_statbank_extract(data, source_name)
+    if skipped:
+        line, reason = skipped[0]
+        raise SourceFileError(
+            _display_name(data, source_name),
+            f"{len(skipped)} line(s) are not data (first: {reason}); read the file with "
+            "read_statbank_extract, which returns them",
+            row=line,
+        )
+    return frame
+
+
+def _parse_long(raw: bytes, text: str, name: str) -> pd.DataFrame:
+    """An API CSV/BULK extract (``raw`` is its UTF-8 bytes, ``text`` the same decoded)."""
     if b'"' in raw:
         return _parse_quoted(text, name)
     # No quotes (every BULK/code extract): count separators per line with numpy and let
@@ -68,9 +127,27 @@ def parse_statbank_csv(data: bytes | Path, source_name: str = "<bytes>") -> pd.D
     return frame
 
 
+def _is_web_export(text: str, name: str) -> bool:
+    """Look at the first lines only (an API extract can be millions of lines long)."""
+    end = -1
+    for _ in range(20):
+        end = text.find("\n", end + 1)
+        if end < 0:
+            break
+    head = text if end < 0 else text[: end + 1]
+    try:
+        return looks_like_web_export(csv_records(head, name))
+    except SourceFileError:
+        return False  # not even CSV at the top: the API reader says what is wrong
+
+
+def _display_name(data: bytes | Path, source_name: str) -> str:
+    return str(data) if isinstance(data, Path) and source_name == "<bytes>" else source_name
+
+
 def _load(data: bytes | Path, source_name: str) -> tuple[bytes, str]:
     if isinstance(data, Path):
-        name = str(data) if source_name == "<bytes>" else source_name
+        name = _display_name(data, source_name)
         try:
             return data.read_bytes(), name
         except OSError as error:
@@ -112,16 +189,52 @@ def _reject_non_data(raw: bytes, name: str) -> None:
         )
 
 
-def _decode(raw: bytes, name: str) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
+def _decode(raw: bytes, name: str) -> tuple[str, bytes]:
+    """The text and its UTF-8 bytes: UTF-8 if the bytes are UTF-8, else Windows-1252.
+
+    StatBank writes UTF-8; the website's export and a file re-saved in Excel are Windows-1252
+    (Latin-1 with a few more characters). Guessing is safe because the two cannot be confused
+    for Danish text: Windows-1252 æøå are never valid UTF-8, and UTF-8 æøå read as
+    Windows-1252 give 'Ã¸'-style pairs, which are refused as garbled. Bytes no text holds
+    (control characters) mean a binary file. The same rule as the drop-file reader's
+    :func:`datapakke.raw.files.delimited.decode`, checked on bytes so that a
+    two-million-line extract is not slowed down.
+    """
+    octets = np.frombuffer(raw, dtype=np.uint8)
+    control = np.flatnonzero(_CONTROL_BYTES[octets])
+    if control.size:
+        at = int(control[0])
         raise SourceFileError(
             name,
-            f"bytes that are not UTF-8 at byte {error.start} ({raw[error.start : error.end]!r}); "
-            "StatBank files are UTF-8, was the file re-saved in another encoding?",
-            row=line,
+            f"holds byte 0x{raw[at]:02x} (a control character) at byte {at}: a binary file, "
+            "not a text extract",
+            row=raw.count(b"\n", 0, at) + 1,
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = _decode_cp1252(raw, name)
+        raw = text.encode("utf-8")
+    if ("Ã" in text or "Â" in text) and (garbled := _MOJIBAKE.search(text)):
+        raise SourceFileError(
+            name,
+            f"text is garbled ({garbled.group()!r}): UTF-8 text was saved again as "
+            "Windows-1252 somewhere on the way, or the file is cut inside a letter; download "
+            "or export it again",
+            row=text.count("\n", 0, garbled.start()) + 1,
+        )
+    return text, raw
+
+
+def _decode_cp1252(raw: bytes, name: str) -> str:
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError as error:
+        raise SourceFileError(
+            name,
+            f"neither UTF-8 nor Windows-1252 (byte 0x{raw[error.start]:02x} at byte "
+            f"{error.start}); StatBank files are UTF-8, export or download the file again",
+            row=raw.count(b"\n", 0, error.start) + 1,
         ) from None
 
 
