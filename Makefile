@@ -19,7 +19,7 @@ install: $(STAMP)
 ## Build every pack from the embedded sample (or from real data in data/raw/ when present).
 run: $(STAMP)
 	mkdir -p $(DAGSTER_HOME) data/marts
-	cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m pipelines.run_all
 
 ## The whole test suite (CI runs exactly this).
@@ -29,7 +29,7 @@ test: $(STAMP)
 ## The Dagster UI with its daemon (schedule and sensor); run history is kept in .dagster_home/.
 dev: $(STAMP)
 	mkdir -p $(DAGSTER_HOME) data/marts
-	cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m pipelines.definitions
 
 ## Regenerate the embedded synthetic sample (deterministic, byte-identical on rerun).

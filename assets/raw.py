@@ -68,20 +68,32 @@ def _validation_check(spec: SourceSpec) -> dg.AssetChecksDefinition:
         name="validation",
         blocking=True,
         description="Pandera validation of the source: quarantined rows warn; a rejected file "
-        "(unreadable, or too many bad rows) fails and stops publishing, so yesterday's packs stay.",
+        "(unreadable, or too many bad rows) fails and stops publishing, so yesterday's packs stay. "
+        "A failing result says in one line what was wrong, what to do and where the rows are "
+        "(the same line `make run` prints).",
     )
     def validation_check(settings: DatapakkeSettings) -> dg.AssetCheckResult:
         result = check_source(settings.get(), spec.id)
+        advice = result.advice
         return dg.AssetCheckResult(
             passed=result.passed,
             severity=dg.AssetCheckSeverity.ERROR
             if result.is_rejected
             else dg.AssetCheckSeverity.WARN,
-            description=result.message or None,
+            description=advice.line if advice else (result.message or None),
             metadata={
                 "status": result.status,
                 "file": result.file,
                 "rows_quarantined": result.rows_quarantined,
+                **(
+                    {
+                        "problem": advice.problem,
+                        "what_to_do": advice.hint,
+                        "details": advice.details,
+                    }
+                    if advice
+                    else {}
+                ),
                 "failure_cases": table_preview(result.failures, rows=50),
             },
         )

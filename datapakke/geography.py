@@ -10,13 +10,14 @@ is a named set of *areas*, each a set of member municipalities: ``klynge2022``,
 from __future__ import annotations
 
 import csv
+import io
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from datapakke.config import REFERENCE_DIR
+from datapakke.config import REFERENCE_DIR, REPO_ROOT, get_settings
 
 REGION_AREA_IDS = {
     "081": "nordjylland",
@@ -40,6 +41,8 @@ NAME_ALIASES = {
     "nordfyns kommune": "Nordfyns",
     "københavns": "København",
     "københavns kommune": "København",
+    "copenhagen": "København",
+    "aarhus kommune": "Aarhus",
 }
 # Area codes that are aggregates in DST extracts (the whole country, regions, landsdele).
 _AGGREGATE_CODE = re.compile(r"^(000|08[1-5]|108[1-5]|\d{1,2})$")
@@ -47,7 +50,26 @@ _AGGREGATE_NAME = re.compile(r"^(hele landet|region |landsdel |i alt$|danmark$)"
 
 
 class ReferenceDataError(ValueError):
-    """A reference file that breaks a rule; the message names the file and row."""
+    """A reference file that breaks a rule; the message names the file and row.
+
+    ``file`` and ``row`` (the line a person sees in an editor, the header being row 1) are kept
+    for callers that point at them; ``row`` is None when the whole file is to blame. Nothing
+    is built from reference data that raise this, so nothing is published.
+    """
+
+    def __init__(
+        self, message: str, *, file: Path | str | None = None, row: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.file = str(file) if file is not None else None
+        self.row = row
+
+
+def _error(path: Path, line: int | None, problem: str) -> ReferenceDataError:
+    """The error for ``problem`` on ``line`` of ``path`` (None: the whole file)."""
+    shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+    where = f"{shown}, row {line}" if line is not None else str(shown)
+    return ReferenceDataError(f"{where}: {problem}", file=path, row=line)
 
 
 @dataclass(frozen=True)
@@ -172,124 +194,218 @@ def _resolver(geo: Geography):
 
 
 def _read_csv(path: Path, required: list[str]) -> list[tuple[int, dict[str, str]]]:
+    """The rows of a reference file with their line numbers; every required cell filled.
+
+    Files saved from Excel are common here: a BOM and ``;`` as separator ("CSV UTF-8" in a
+    Danish Excel) are read as such; any other encoding is refused with what to do.
+    """
     if not path.exists():
-        raise ReferenceDataError(f"{path}: file is missing")
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ReferenceDataError(
-                f"{path}: missing column(s) {', '.join(missing)}; found {reader.fieldnames}"
-            )
-        return [
-            (line, {k: (v or "").strip() for k, v in row.items() if k is not None})
-            for line, row in enumerate(reader, start=2)
-        ]
+        raise _error(path, None, "file is missing")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _error(
+            path,
+            data[: exc.start].count(b"\n") + 1,
+            f"is not UTF-8 (byte 0x{data[exc.start]:02x}; saved from Excel as plain 'CSV'?): "
+            "save it as 'CSV UTF-8'",
+        ) from None
+    header = text.partition("\n")[0]
+    delimiter = ";" if header.count(";") > header.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    missing = [c for c in required if c not in (reader.fieldnames or [])]
+    if missing:
+        raise _error(path, 1, f"missing column(s) {', '.join(missing)}; found {reader.fieldnames}")
+    rows = []
+    for raw in reader:
+        row = {k: (v or "").strip() for k, v in raw.items() if k is not None}
+        blank = [c for c in required if not row[c]]
+        if blank:
+            raise _error(path, reader.line_num, f"{', '.join(blank)} is blank")
+        rows.append((reader.line_num, row))
+    return rows
 
 
 def load_geography(reference_dir: Path = REFERENCE_DIR) -> Geography:
     """Load and check municipalities, areas and memberships; errors name file and row."""
     municipalities = _read_municipalities(reference_dir / "municipalities.csv")
-    area_rows = _read_areas(reference_dir / "areas.csv")
+    areas_path = reference_dir / "areas.csv"
+    area_rows = _read_areas(areas_path)
     members_path = reference_dir / "area_members.csv"
     members = _read_members(members_path, area_rows, municipalities)
-    areas = _grouping_areas(area_rows, members, members_path)
+    areas = _grouping_areas(area_rows, members, areas_path)
     _check_coverage(areas, municipalities, members_path)
     areas.update(_region_areas(municipalities))
     titles = {grouping: _GROUPING_TITLES.get(grouping, grouping) for grouping, _ in areas}
     return Geography(municipalities=municipalities, areas=areas, grouping_titles=titles)
 
 
+_MUNICIPALITY_COLUMNS = [
+    "municipality_code",
+    "municipality_name",
+    "region_code",
+    "region_name",
+    "region_2027_name",
+    "approx_population_2024",
+]
+
+
 def _read_municipalities(path: Path) -> dict[str, Municipality]:
-    """The 98 municipalities by 3-digit code, each with its region and approximate population."""
+    """The 98 municipalities by 3-digit code, each in exactly one region."""
     municipalities: dict[str, Municipality] = {}
-    for line, row in _read_csv(
-        path,
-        [
-            "municipality_code",
-            "municipality_name",
-            "region_code",
-            "region_name",
-            "region_2027_name",
-            "approx_population_2024",
-        ],
-    ):
-        code = row["municipality_code"]
-        where = f"{path}, row {line}"
+    lines: dict[str, int] = {}
+    region_names: dict[str, tuple[str, int]] = {}  # region_code -> (region_name, first row)
+    for line, row in _read_csv(path, _MUNICIPALITY_COLUMNS):
+        code, region_code, region_name = row["municipality_code"], *_region_of(path, line, row)
         if not re.fullmatch(r"\d{3}", code):
-            raise ReferenceDataError(f"{where}: municipality_code {code!r} is not 3 digits")
+            raise _error(path, line, f"municipality_code {code!r} is not 3 digits")
         if code in municipalities:
-            raise ReferenceDataError(f"{where}: municipality_code {code} appears twice")
-        if row["region_code"] not in REGION_AREA_IDS:
-            raise ReferenceDataError(f"{where}: unknown region_code {row['region_code']!r}")
+            first = municipalities[code]
+            regions = (
+                f" (row {lines[code]}: {first.region_name}, row {line}: {region_name}); "
+                "a municipality is in exactly one region"
+                if first.region_name != region_name
+                else ""
+            )
+            raise _error(path, line, f"municipality_code {code} appears twice{regions}")
+        named, first_line = region_names.setdefault(region_code, (region_name, line))
+        if named != region_name:
+            raise _error(
+                path,
+                line,
+                f"region_code {region_code} is named {region_name!r} here but {named!r} "
+                f"on row {first_line}",
+            )
         if not row["approx_population_2024"].isdigit():
-            raise ReferenceDataError(f"{where}: approx_population_2024 is not a whole number")
+            raise _error(path, line, "approx_population_2024 is not a whole number")
+        lines[code] = line
         municipalities[code] = Municipality(
             code=code,
             name=row["municipality_name"],
-            region_code=row["region_code"],
-            region_name=row["region_name"],
+            region_code=region_code,
+            region_name=region_name,
             region_2027_name=row["region_2027_name"],
             approx_population=int(row["approx_population_2024"]),
         )
     if len(municipalities) != EXPECTED_MUNICIPALITIES:
-        raise ReferenceDataError(
-            f"{path}: {len(municipalities)} municipalities, expected {EXPECTED_MUNICIPALITIES}"
+        raise _error(
+            path, None, f"{len(municipalities)} municipalities, expected {EXPECTED_MUNICIPALITIES}"
         )
     return municipalities
 
 
-def _read_areas(path: Path) -> dict[tuple[str, str], dict[str, str]]:
-    """Each area's row by (grouping, area_id), in file order; ids are URL- and file-safe."""
-    area_rows: dict[tuple[str, str], dict[str, str]] = {}
+def _region_of(path: Path, line: int, row: dict[str, str]) -> tuple[str, str]:
+    """A municipality row's region code and name; the code must be a DST region code."""
+    region_code = row["region_code"]
+    if region_code not in REGION_AREA_IDS:
+        padded = region_code.zfill(3) if region_code.isdigit() else ""
+        hint = (
+            f" (Excel drops leading zeros: write {padded!r}, and keep the file as text)"
+            if padded in REGION_AREA_IDS
+            else ""
+        )
+        raise _error(path, line, f"unknown region_code {region_code!r}{hint}")
+    return region_code, row["region_name"]
+
+
+_AreaRows = dict[tuple[str, str], tuple[int, dict[str, str]]]
+
+
+def _read_areas(path: Path) -> _AreaRows:
+    """Each area's row and line by (grouping, area_id), in file order; ids are URL- and
+    file-safe."""
+    area_rows: _AreaRows = {}
     for line, row in _read_csv(
         path, ["grouping", "area_id", "area_name", "region_name", "valid_from", "membership_status"]
     ):
         key = (row["grouping"], row["area_id"])
         if not re.fullmatch(r"[a-z0-9-]+", row["area_id"]):
-            raise ReferenceDataError(
-                f"{path}, row {line}: area_id {row['area_id']!r} must be lower-case a-z, 0-9, -"
-            )
+            raise _error(path, line, f"area_id {row['area_id']!r} must be lower-case a-z, 0-9, -")
         if key in area_rows:
-            raise ReferenceDataError(f"{path}, row {line}: area {key[0]}.{key[1]} twice")
-        area_rows[key] = row
+            raise _error(path, line, f"area {key[0]}.{key[1]} twice")
+        area_rows[key] = (line, row)
     return area_rows
 
 
 def _read_members(
-    path: Path,
-    area_rows: dict[tuple[str, str], dict[str, str]],
-    municipalities: dict[str, Municipality],
+    path: Path, area_rows: _AreaRows, municipalities: dict[str, Municipality]
 ) -> dict[tuple[str, str], list[tuple[str, str]]]:
-    """Each area's (municipality code, coverage) pairs; every code and area must be known."""
+    """Each area's (municipality code, coverage) pairs; every code and area must be known, and
+    a member must lie in its area's region."""
     members: dict[tuple[str, str], list[tuple[str, str]]] = {key: [] for key in area_rows}
+    lines: dict[tuple[str, str, str], int] = {}  # (grouping, area_id, code) -> row
+    region_names = {m.region_name for m in municipalities.values()} | {
+        m.region_2027_name for m in municipalities.values()
+    }
     for line, row in _read_csv(path, ["grouping", "area_id", "municipality_code", "coverage"]):
-        key = (row["grouping"], row["area_id"])
-        where = f"{path}, row {line}"
+        key, code = (row["grouping"], row["area_id"]), row["municipality_code"]
         if key not in area_rows:
-            raise ReferenceDataError(f"{where}: area {key[0]}.{key[1]} is not in areas.csv")
-        if row["municipality_code"] not in municipalities:
-            raise ReferenceDataError(
-                f"{where}: unknown municipality_code {row['municipality_code']!r}"
+            raise _error(path, line, f"area {key[0]}.{key[1]} is not in areas.csv")
+        if code not in municipalities:
+            raise _error(
+                path, line, f"unknown municipality_code {code!r} (not in municipalities.csv)"
             )
         if row["coverage"] not in {"full", "partial"}:
-            raise ReferenceDataError(f"{where}: coverage must be 'full' or 'partial'")
-        if any(code == row["municipality_code"] for code, _ in members[key]):
-            raise ReferenceDataError(f"{where}: municipality listed twice in the same area")
-        members[key].append((row["municipality_code"], row["coverage"]))
+            raise _error(path, line, "coverage must be 'full' or 'partial'")
+        if any(member == code for member, _ in members[key]):
+            raise _error(path, line, "municipality listed twice in the same area")
+        area_line, area = area_rows[key]
+        town = municipalities[code]
+        if area["region_name"] in region_names and area["region_name"] not in {
+            town.region_name,
+            town.region_2027_name,
+        }:
+            raise _error(
+                path,
+                line,
+                f"municipality {code} {town.name} lies in {town.region_name} (from 2027 "
+                f"{town.region_2027_name}), but area {key[0]}.{key[1]} belongs to "
+                f"{area['region_name']} (areas.csv, row {area_line})",
+            )
+        members[key].append((code, row["coverage"]))
+        lines[(*key, code)] = line
+    _check_shared(path, members, lines)
     return members
 
 
-def _grouping_areas(
-    area_rows: dict[tuple[str, str], dict[str, str]],
+def _check_shared(
+    path: Path,
     members: dict[tuple[str, str], list[tuple[str, str]]],
-    members_path: Path,
+    lines: dict[tuple[str, str, str], int],
+) -> None:
+    """A municipality in several areas of one grouping must be a partial member of each."""
+    areas_of: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (grouping, code) -> areas
+    for (grouping, area_id), pairs in members.items():
+        for code, coverage in pairs:
+            areas_of.setdefault((grouping, code), []).append((area_id, coverage))
+    for (grouping, code), in_areas in areas_of.items():
+        full = [area_id for area_id, coverage in in_areas if coverage == "full"]
+        if len(in_areas) > 1 and full:
+            raise _error(
+                path,
+                lines[(grouping, full[0], code)],
+                f"municipality {code} is in {len(in_areas)} areas of {grouping} "
+                f"({', '.join(a for a, _ in in_areas)}); a shared member must have "
+                "coverage=partial in each of them",
+            )
+
+
+def _grouping_areas(
+    area_rows: _AreaRows,
+    members: dict[tuple[str, str], list[tuple[str, str]]],
+    areas_path: Path,
 ) -> dict[tuple[str, str], Area]:
     """The areas of the groupings in areas.csv; an area without members is an error."""
     areas: dict[tuple[str, str], Area] = {}
-    for key, row in area_rows.items():
+    for key, (line, row) in area_rows.items():
         if not members[key]:
-            raise ReferenceDataError(f"{members_path}: area {key[0]}.{key[1]} has no members")
+            raise _error(
+                areas_path,
+                line,
+                f"area {key[0]}.{key[1]} has no members: area_members.csv lists no "
+                "municipality for it",
+            )
         areas[key] = Area(
             grouping=key[0],
             area_id=key[1],
@@ -335,31 +451,17 @@ _GROUPING_TITLES = {
 def _check_coverage(
     areas: dict[tuple[str, str], Area], municipalities: dict[str, Municipality], path: Path
 ) -> None:
-    """Every municipality belongs to at least one area of every grouping; shared ones are partial."""
+    """Every municipality belongs to at least one area of every grouping."""
     for grouping in {g for g, _ in areas}:
-        in_grouping = [a for (g, _), a in areas.items() if g == grouping]
-        seen: dict[str, list[str]] = {}
-        for area in in_grouping:
-            for code in area.members:
-                seen.setdefault(code, []).append(area.area_id)
-        missing = sorted(set(municipalities) - set(seen))
+        covered = {code for (g, _), a in areas.items() if g == grouping for code in a.members}
+        missing = sorted(set(municipalities) - covered)
         if missing:
             names = ", ".join(f"{c} {municipalities[c].name}" for c in missing)
-            raise ReferenceDataError(f"{path}: grouping {grouping} leaves out {names}")
-        for code, area_ids in seen.items():
-            if len(area_ids) > 1:
-                full = [
-                    a for a in in_grouping if code in a.members and code not in a.partial_members
-                ]
-                if full:
-                    raise ReferenceDataError(
-                        f"{path}: municipality {code} is in {len(area_ids)} areas of {grouping} "
-                        f"({', '.join(area_ids)}); a shared member must have coverage=partial "
-                        "in each of them"
-                    )
+            raise _error(path, None, f"grouping {grouping} leaves out {names}")
 
 
 @cache
 def default_geography() -> Geography:
-    """The project's reference geography (cached: it never changes during a run)."""
-    return load_geography(REFERENCE_DIR)
+    """The project's reference geography, from ``DATAPAKKE_REFERENCE_DIR`` if set, else
+    ``data/reference/`` (cached: it never changes during a run)."""
+    return load_geography(get_settings().reference_dir)

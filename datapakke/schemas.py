@@ -34,10 +34,12 @@ GRAIN = {
     "mart.indicator": "one row per indicator in the catalogue",
     "mart.indicator_value": "one row per indicator × area level × area × period × sex",
     "mart.area_member": "one row per grouping × area × member municipality",
-    "raw.missing": "one row per source × measure × municipality × period left incomplete by "
-    "quarantined rows",
-    "core.missing": "one row per measure × municipality × period whose figure is incomplete "
-    "(rows quarantined in an accepted source): the engine treats it as missing",
+    "raw.source_finding": "one row per accepted source × finding: what its file covers besides "
+    "its rows (implied totals, aggregates cross-checked, special areas, missing ages)",
+    "raw.missing": "one row per source × measure × municipality × period × age band (NULL = all) "
+    "left incomplete by quarantined rows or single ages absent from the file",
+    "core.missing": "one row per measure × municipality × period × age band (NULL = all) whose "
+    "figure is incomplete in an accepted source: the engine treats it as missing",
 }
 
 QUARANTINE_COLUMNS = [
@@ -52,8 +54,16 @@ QUARANTINE_COLUMNS = [
     "loaded_at",
 ]
 
-# raw.missing / core.missing: the figures a quarantine left incomplete.
-MISSING_COLUMNS = ["measure_id", "municipality_code", "period", "rows_quarantined"]
+# raw.missing / core.missing: the figures a file leaves incomplete. ``age_band`` NULL = the whole
+# figure; ``reason`` is 'quarantined' (rows rejected) or 'age_gap' (single ages absent).
+MISSING_COLUMNS = [
+    "measure_id",
+    "municipality_code",
+    "period",
+    "age_band",
+    "rows_quarantined",
+    "reason",
+]
 
 RAW_TEXT_COLUMNS = [
     "source_id",

@@ -18,3 +18,14 @@ def _read_esp2013() -> dict[str, int]:
 
 ESP2013: dict[str, int] = _read_esp2013()
 AGE_BANDS: tuple[str, ...] = tuple(ESP2013)
+
+
+def bands_from(min_age: int | None) -> list[str] | None:
+    """The bands a count from ``min_age`` covers (None = every band, no filter). Sources that
+    only publish 65+ write it as its own band, so it belongs to 65 too."""
+    if min_age is None:
+        return None
+    bands = [b for b in AGE_BANDS if int(b.split("-")[0].rstrip("+")) >= min_age]
+    if min_age == 65:
+        bands.append("65+")
+    return bands

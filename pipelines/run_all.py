@@ -1,4 +1,10 @@
-"""`make run`: materialize every asset in process, record the run in DAGSTER_HOME, say where things are."""
+"""`make run`: materialize every asset in process, record the run in DAGSTER_HOME, say where things are.
+
+The terminal gets one line per problem, never Dagster's stack traces for failures we expect (a
+rejected source, bad reference data, a locked warehouse, a killed earlier run): Dagster's
+console logger is silenced and the outcome is told from the run's events. An unexpected error
+still prints its one traceback.
+"""
 
 import os
 import sys
@@ -6,52 +12,76 @@ import time
 import warnings
 
 import dagster as dg
+from dagster._utils.error import SerializableErrorInfo
 
 # Dagster's notes on its own beta and superseded APIs are for developers, not for the analyst
 # reading the terminal (the choices are explained in pipelines/ and assets/).
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.SupersessionWarning)
 
-from assets.partitions import ALL_AREAS_TAGS  # noqa: E402
-from datapakke.config import get_settings  # noqa: E402
-from pipelines.definitions import defs  # noqa: E402
+from datapakke.config import Settings, get_settings  # noqa: E402
+from datapakke.geography import ReferenceDataError  # noqa: E402
+from datapakke.raw.advice import explain_step_failure  # noqa: E402
+from pipelines.recovery import (  # noqa: E402
+    RefreshRunning,
+    owner_tags,
+    recover_stale_runs,
+    warehouse_lock_line,
+)
 
 
 def main() -> int:
     settings = get_settings()
     started = time.perf_counter()
+    try:
+        # The code location reads the reference geography (the area partitions) on import.
+        from assets.partitions import ALL_AREAS_TAGS
+        from pipelines.definitions import defs
+    except ReferenceDataError as error:
+        print(f"Refresh FAILED: bad reference data: {error}. Nothing was built or published.")
+        return 1
     # With DAGSTER_HOME (set by the Makefile) the run appears in the UI's run history.
-    instance = (
-        dg.DagsterInstance.get()
-        if os.environ.get("DAGSTER_HOME")
-        else dg.DagsterInstance.ephemeral()
-    )
+    persistent = bool(os.environ.get("DAGSTER_HOME"))
+    instance = dg.DagsterInstance.get() if persistent else dg.DagsterInstance.ephemeral()
+    try:
+        for line in recover_stale_runs(instance) if persistent else []:
+            print(f"Recovered: {line}.")
+    except RefreshRunning as busy:
+        print(f"Refresh NOT started: {busy}.")
+        return 2
+    locked = warehouse_lock_line(settings.warehouse_path)
+    if locked:
+        print(f"Refresh NOT started: {locked}.")
+        return 2
     result = defs.resolve_job_def("refresh_all").execute_in_process(
         instance=instance,
-        tags=ALL_AREAS_TAGS,
+        tags={**ALL_AREAS_TAGS, **owner_tags()},
         raise_on_error=False,
-        # Step-by-step events are in the UI (make dev); the terminal shows warnings and errors.
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        # Step events are in the UI (make dev); what went wrong is told below, one line each.
+        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
     )
-    elapsed = time.perf_counter() - started
-    failed_checks = [
-        f"{e.asset_check_evaluation_data.asset_key.to_user_string()}:"
-        f"{e.asset_check_evaluation_data.check_name}"
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-        and not e.asset_check_evaluation_data.passed
-    ]
+    return _report(result, settings, time.perf_counter() - started)
+
+
+def _report(result: dg.ExecuteInProcessResult, settings: Settings, elapsed: float) -> int:
+    """The outcome: one line per problem source and failed step, then where the output is."""
+    checks = [e.asset_check_evaluation_data for e in result.all_events if _failed_check(e)]
+    problems = [f"  {_check_line(check)}" for check in checks]
+    tracebacks: list[str] = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.event_specific_data.error
+            explained = explain_step_failure(event.step_key, _chain(error))
+            problems += [f"  {explained.line}"] if explained.line else []
+            if explained.unexpected and not tracebacks:
+                tracebacks.append(error.to_string())
     if not result.success:
         print(f"Refresh FAILED after {elapsed:.1f} s; the previous marts and packs are untouched.")
-        for event in result.all_events:
-            if event.is_step_failure:
-                print(f"  step {event.step_key}: {event.event_specific_data.error.message.strip()}")
-        for check in failed_checks:
-            print(f"  check failed: {check}")
+        print(*problems, *tracebacks, sep="\n")
         return 1
     print(f"Refresh finished in {elapsed:.1f} s.")
-    for check in failed_checks:
-        print(f"  warning: check {check} did not pass (see the Dagster UI: make dev)")
+    for line in problems:
+        print(f"  warning: {line.strip()}")
     print(f"  warehouse:     {settings.warehouse_path}")
     print(f"  area marts:    {settings.marts_dir}/<grouping>/<area_id>/mart.duckdb")
     print(
@@ -59,6 +89,30 @@ def main() -> int:
     )
     print(f"  download page: {settings.site_dir / 'index.html'}  (make serve)")
     return 0
+
+
+def _failed_check(event: dg.DagsterEvent) -> bool:
+    return (
+        event.event_type_value == "ASSET_CHECK_EVALUATION"
+        and not event.asset_check_evaluation_data.passed
+    )
+
+
+def _check_line(check: dg.AssetCheckEvaluation) -> str:
+    """A source's validation check carries its advice line; other checks are named."""
+    if check.check_name == "validation" and check.description:
+        return check.description
+    name = f"{check.asset_key.to_user_string()}:{check.check_name}"
+    return f"check {name} did not pass" + (f": {check.description}" if check.description else "")
+
+
+def _chain(error: SerializableErrorInfo | None) -> list[tuple[str, str]]:
+    """(class name, message) of an error and its causes, outermost first."""
+    chain = []
+    while error is not None:
+        chain.append((error.cls_name or "", error.message or ""))
+        error = error.cause or error.context
+    return chain
 
 
 if __name__ == "__main__":

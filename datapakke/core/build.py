@@ -22,7 +22,8 @@ FROM raw.validated v
 WHERE source_id IN (SELECT source_id FROM raw.source_file WHERE target = 'observation')
 ORDER BY measure_id, municipality_code, period, sex, age_band;
 CREATE OR REPLACE TABLE core.missing AS
-SELECT measure_id, municipality_code, period, sum(rows_quarantined) AS rows_quarantined,
+SELECT measure_id, municipality_code, period, age_band, sum(rows_quarantined) AS rows_quarantined,
+       string_agg(DISTINCT reason, ', ' ORDER BY reason) AS reasons,
        string_agg(DISTINCT source_id, ', ' ORDER BY source_id) AS source_ids
 FROM raw.missing
 WHERE source_id IN (SELECT source_id FROM raw.source_file WHERE accepted_sha256 IS NOT NULL)

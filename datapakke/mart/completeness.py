@@ -20,6 +20,7 @@ import pandas as pd
 from datapakke.mart.catalogue import Indicator
 from datapakke.mart.population import is_population, missing_population_years
 from datapakke.schemas import ESTIMATE_COLUMNS, UNIT_KEY
+from datapakke.standard_population import bands_from
 
 REJECTED_NOTE_DA = (
     "Afvist i kilden: nogle af kommunens rækker for perioden blev sat i karantæne ved "
@@ -27,40 +28,68 @@ REJECTED_NOTE_DA = (
 )
 
 
+#: The engine's view of core.missing (see :func:`missing_years`).
+ENGINE_MISSING_COLUMNS = ["measure_id", "municipality_code", "period", "age_band", "reasons"]
+AGE_GAP_NOTE_DA = (
+    "Ufuldstændig i kilden: kildens fil mangler nogle aldre for kommunen i perioden, så tallet "
+    "vises ikke."
+)
+
+
 def missing_years(missing: pd.DataFrame) -> pd.DataFrame:
     """``core.missing`` in the engine's periods: population quarters become the years each
     population basis loses (:func:`missing_population_years`); other periods are kept."""
-    columns = ["measure_id", "municipality_code", "period"]
+    columns = ENGINE_MISSING_COLUMNS
     others = missing.loc[~missing["measure_id"].map(is_population), columns]
     population = missing_population_years(missing[columns])
     return pd.concat([others, population], ignore_index=True).drop_duplicates()
 
 
-def indicator_measures(ind: Indicator) -> set[str]:
-    """Every measure an indicator's value is built from."""
-    measures = {ind.numerator.measure}
+def indicator_refs(ind: Indicator) -> dict[str, int | None]:
+    """Every measure an indicator's value is built from, with the youngest age it counts."""
+    refs = {ind.numerator.measure: ind.numerator.min_age}
     if ind.method == "survey":
         base = ind.numerator.measure
-        measures |= {base + s for s in ("_pct", "_ci95_low_pct", "_ci95_high_pct", "_respondents")}
+        refs |= {
+            base + s: None for s in ("_pct", "_ci95_low_pct", "_ci95_high_pct", "_respondents")
+        }
     if ind.denominator is not None:
-        measures.add(ind.denominator.measure)
-    return measures
+        refs[ind.denominator.measure] = ind.denominator.min_age
+    return refs
+
+
+def _relevant_gaps(ind: Indicator, missing: pd.DataFrame) -> pd.DataFrame:
+    """The gaps an indicator rests on: a whole missing figure, or a missing age band it counts."""
+    refs = indicator_refs(ind)
+    gaps = missing[missing["measure_id"].isin(refs)]
+    counted = [
+        band is None
+        or pd.isna(band)
+        or (bands := bands_from(refs[measure])) is None
+        or band in bands
+        for measure, band in zip(gaps["measure_id"], gaps["age_band"], strict=True)
+    ]
+    return gaps[np.array(counted, dtype=bool)]
 
 
 def _missing_members(
     ind: Indicator, missing: pd.DataFrame, units: pd.DataFrame, names: dict[str, str]
 ) -> pd.DataFrame:
-    """One row per unit × period with a missing member: the members' names, in code order."""
-    gaps = missing[missing["measure_id"].isin(indicator_measures(ind))]
-    gaps = gaps[["municipality_code", "period"]].drop_duplicates()
+    """One row per unit × period with a missing member: the members' names, in code order, and
+    whether any was rejected in its source (else only ages were missing from the file)."""
+    gaps = _relevant_gaps(ind, missing)
+    gaps = gaps.assign(rejected=gaps["reasons"].str.contains("quarantined", na=True))
+    gaps = gaps.groupby(["municipality_code", "period"], as_index=False)["rejected"].any()
     if ind.method == "change_pct":  # the value five years later rests on this period too
         later = gaps.assign(period=(gaps["period"].astype(int) + 5).astype(str))
-        gaps = pd.concat([gaps, later]).drop_duplicates()
+        gaps = pd.concat([gaps, later]).drop_duplicates(["municipality_code", "period"])
     hit = units[[*UNIT_KEY, "municipality_code"]].merge(gaps, on="municipality_code")
     hit = hit.sort_values("municipality_code")
     hit["member_name"] = hit["municipality_code"].map(names)
     return hit.groupby([*UNIT_KEY, "period"], as_index=False).agg(
-        missing_codes=("municipality_code", tuple), missing_names=("member_name", ", ".join)
+        missing_codes=("municipality_code", tuple),
+        missing_names=("member_name", ", ".join),
+        rejected=("rejected", "any"),
     )
 
 
@@ -93,9 +122,10 @@ def withhold_incomplete(
     frame.loc[
         is_missing, [c for c in ["numerator", "denominator", *ESTIMATE_COLUMNS] if c in frame]
     ] = np.nan
-    notes = (
-        "Ufuldstændig: " + hit["missing_names"] + " mangler (afvist i kilden); tallet vises ikke."
-    )
+    rejected = hit["rejected"].astype("boolean").fillna(False).astype(bool).to_numpy()
+    why = np.where(rejected, "afvist i kilden", "aldre mangler i kildens fil")
+    notes = "Ufuldstændig: " + hit["missing_names"] + " mangler (" + why + "); tallet vises ikke."
     frame.loc[is_missing, "value_note"] = notes[is_missing].to_numpy()
-    frame.loc[is_own, "value_note"] = REJECTED_NOTE_DA
+    frame.loc[is_own & rejected, "value_note"] = REJECTED_NOTE_DA
+    frame.loc[is_own & ~rejected, "value_note"] = AGE_GAP_NOTE_DA
     return frame

@@ -18,13 +18,17 @@ import pandas as pd
 from datapakke.geography import NATIONAL_CODE, NATIONAL_NAME, Geography
 from datapakke.mart import stats
 from datapakke.mart.catalogue import METHOD_RULES, Indicator, MeasureRef
-from datapakke.mart.completeness import missing_years, withhold_incomplete
+from datapakke.mart.completeness import (
+    ENGINE_MISSING_COLUMNS,
+    missing_years,
+    withhold_incomplete,
+)
 from datapakke.mart.disclosure import DisclosureProblem, protect, recoverable_cells
 from datapakke.mart.dsr_inversion import INVERTIBLE_NOTE_DA, invertible_rows
 from datapakke.mart.population import is_population, population_sql
 from datapakke.presentation import suppressed_text
 from datapakke.schemas import ESTIMATE_COLUMNS, INDICATOR_VALUE_COLUMNS, UNIT_KEY
-from datapakke.standard_population import AGE_BANDS, ESP2013
+from datapakke.standard_population import ESP2013, bands_from
 
 # Source cells hidden by the source itself ('<5') count as this in aggregates, and say so.
 SOURCE_SUPPRESSED_IMPUTE = 2.5
@@ -49,13 +53,11 @@ def units_frame(geo: Geography) -> pd.DataFrame:
     )
 
 
-def _age_filter(min_age: int | None) -> str:
-    if min_age is None:
+def _age_filter(min_age: int | None, column: str = "age_band") -> str:
+    bands = bands_from(min_age)
+    if bands is None:
         return "TRUE"
-    bands = [b for b in AGE_BANDS if int(b.split("-")[0].rstrip("+")) >= min_age]
-    if min_age == 65:
-        bands.append("65+")
-    return "age_band IN (" + ", ".join(f"'{b}'" for b in bands) + ")"
+    return f"{column} IN (" + ", ".join(f"'{b}'" for b in bands) + ")"
 
 
 def municipal_counts(con: duckdb.DuckDBPyConnection, ref: MeasureRef) -> pd.DataFrame:
@@ -65,7 +67,8 @@ def municipal_counts(con: duckdb.DuckDBPyConnection, ref: MeasureRef) -> pd.Data
     missing_measure = "population" if is_population(ref.measure) else ref.measure
     complete = (
         f"NOT EXISTS (SELECT 1 FROM core.missing m WHERE m.measure_id = '{missing_measure}' "
-        "AND m.municipality_code = o.municipality_code AND m.period = o.period)"
+        "AND m.municipality_code = o.municipality_code AND m.period = o.period "
+        f"AND (m.age_band IS NULL OR {_age_filter(ref.min_age, 'm.age_band')}))"
     )
     if is_population(ref.measure):
         source = population_sql(ref.measure, complete)
@@ -127,9 +130,9 @@ class EngineInputs:
     units: pd.DataFrame
     counts: dict[MeasureRef, pd.DataFrame]
     weights: pd.DataFrame
-    # figures left incomplete by quarantined rows (completeness.missing_years of core.missing)
+    # figures left incomplete in the sources (completeness.missing_years of core.missing)
     missing: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame(columns=["measure_id", "municipality_code", "period"])
+        default_factory=lambda: pd.DataFrame(columns=ENGINE_MISSING_COLUMNS)
     )
     _unit_counts: dict[tuple[MeasureRef, bool], pd.DataFrame] = field(default_factory=dict)
 

@@ -102,16 +102,11 @@ def missing_population_years(missing: pd.DataFrame) -> pd.DataFrame:
     quarters = quarters[quarters["period"].str.fullmatch(r"\d{4}K[13]")]
     year = quarters["period"].str[:4].astype(int)
     is_january = quarters["period"].str.endswith("K1")
-    code = quarters["municipality_code"]
     pieces = [
-        pd.DataFrame({"measure_id": "population", "municipality_code": code, "year": year})[
-            is_january
-        ],
-        pd.DataFrame({"measure_id": "population_midyear", "municipality_code": code, "year": year}),
-        pd.DataFrame(
-            {"measure_id": "population_midyear", "municipality_code": code, "year": year - 1}
-        )[is_january],
+        quarters[is_january].assign(measure_id="population", year=year),
+        quarters.assign(measure_id="population_midyear", year=year),
+        quarters[is_january].assign(measure_id="population_midyear", year=year - 1),
     ]
     out = pd.concat(pieces, ignore_index=True)
     out["period"] = out.pop("year").astype(str)
-    return out[["measure_id", "municipality_code", "period"]]
+    return out[list(missing.columns)]

@@ -59,9 +59,14 @@ def load_source(
             con.execute("DELETE FROM raw.observation WHERE source_id = ?", [spec.id])
             con.execute("DELETE FROM raw.validated WHERE source_id = ?", [spec.id])
             con.execute("DELETE FROM raw.missing WHERE source_id = ?", [spec.id])
+            con.execute("DELETE FROM raw.source_finding WHERE source_id = ?", [spec.id])
             insert_frame(con, "raw.observation", raw.frame[RAW_COLUMNS])
             insert_frame(con, "raw.validated", validation.rows)
             insert_frame(con, "raw.missing", validation.missing.assign(source_id=spec.id))
+            findings = [*raw.notes, *validation.findings]
+            insert_frame(
+                con, "raw.source_finding", pd.DataFrame({"source_id": spec.id, "finding": findings})
+            )
         accepted_file, accepted_sha = (
             (raw.source.display_path, raw.sha256)
             if not rejected
@@ -98,8 +103,9 @@ def load_source(
     return "rejected" if rejected else "accepted"
 
 
-# Raised whenever what a load stores changes (2: raw.missing), so older loads are redone once.
-LOAD_FORMAT = 2
+# Raised whenever what a load stores changes (2: raw.missing; 3: its age band and reason, and
+# raw.source_finding), so older loads are redone once.
+LOAD_FORMAT = 3
 
 
 def input_fingerprint(spec: SourceSpec, file_sha256: str) -> str:

@@ -18,6 +18,9 @@ from datapakke.raw.registry import ResolvedSource, SourceSpec
 from datapakke.schemas import RAW_TEXT_COLUMNS
 
 RAW_COLUMNS = [*RAW_TEXT_COLUMNS, "_source_file", "_source_row", "_file_sha256", "_loaded_at"]
+#: How StatBank writes "all values of a variable", as codes and as Danish/English labels: a filter
+#: asking for one of them accepts any of them (``CIVILSTAND: [TOT]`` keeps "I alt").
+TOTAL_TEXTS = frozenset({"tot", "ialt", "i alt", "total", "in total", "all"})
 
 
 @dataclass
@@ -30,6 +33,8 @@ class RawLoad:
     rows_read: int = 0
     skipped: list[tuple[int, str]] = field(default_factory=list)
     error: SourceFileError | None = None
+    # What the reader assumed about the file, said once per file (e.g. an implied total).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def source_id(self) -> str:
@@ -59,8 +64,61 @@ def _read_table(resolved: ResolvedSource) -> tuple[pd.DataFrame, list[tuple[int,
 def _required_columns(spec: SourceSpec) -> list[str]:
     needed = [c for role, c in spec.columns.items() if role != "value"]
     needed += list(spec.value_columns) or [spec.columns["value"]]
-    needed += list(spec.filters)
     return list(dict.fromkeys(needed))
+
+
+def filter_matches(values: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
+    """Which cells a registry filter keeps: the value as code or label, case-insensitively.
+
+    A web export writes a category as "TOT Erhverv i alt" (code, then label), so the first word
+    counts too; any way of writing "total" matches a filter that asks for a total.
+    """
+    wanted = {a.strip().casefold() for a in allowed}
+    if wanted & TOTAL_TEXTS:
+        wanted |= TOTAL_TEXTS
+    text = values.astype(str).str.strip().str.casefold()
+    return text.isin(wanted) | text.str.split(" ", n=1).str[0].isin(wanted)
+
+
+def _apply_filters(
+    table: pd.DataFrame,
+    spec: SourceSpec,
+    file: str,
+    skipped: list[tuple[int, str]],
+    notes: list[str],
+) -> pd.DataFrame:
+    """Keep the rows the registry's filters select; skipped rows are counted with the reason.
+
+    StatBank leaves a variable out of an extract when the user did not select it, and then every
+    row is its total: a filter on an absent column is noted, not an error. A filter that keeps no
+    row at all is an error, because loading nothing would silently empty the table.
+    """
+    keep = pd.Series(True, index=table.index)
+    for column, allowed in spec.filters.items():
+        if column not in table.columns:
+            notes.append(
+                f"{column} is not in the file: StatBank leaves an unselected variable out, so "
+                f"every row counts as {column} = {' / '.join(allowed)}"
+            )
+            continue
+        matches = filter_matches(table[column], allowed)
+        if len(table) and not (keep & matches).any():
+            found = ", ".join(repr(v) for v in table[column].astype(str).unique()[:6])
+            raise SourceFileError(
+                file,
+                f"the registry filter {column} = {', '.join(allowed)} keeps none of the "
+                f"{len(table)} rows (values found: {found}); select {column} = "
+                f"{' or '.join(allowed)} (the total) in the download, or leave {column} out",
+                column=column,
+            )
+        for row, value in zip(
+            table.loc[keep & ~matches, "_source_row"],
+            table.loc[keep & ~matches, column],
+            strict=True,
+        ):
+            skipped.append((int(row), f"{column}={value!r} is not selected by the registry filter"))
+        keep &= matches
+    return table[keep]
 
 
 def read_raw(resolved: ResolvedSource, loaded_at: datetime | None = None) -> RawLoad:
@@ -84,17 +142,11 @@ def read_raw(resolved: ResolvedSource, loaded_at: datetime | None = None) -> Raw
         return RawLoad(resolved, sha, empty, error=error)
 
     rows_read = len(table)
-    keep = pd.Series(True, index=table.index)
-    for column, allowed in spec.filters.items():
-        matches = table[column].astype(str).str.strip().isin(allowed)
-        for row, value in zip(
-            table.loc[keep & ~matches, "_source_row"],
-            table.loc[keep & ~matches, column],
-            strict=True,
-        ):
-            skipped.append((int(row), f"{column}={value!r} is not selected by the registry filter"))
-        keep &= matches
-    table = table[keep]
+    notes: list[str] = []
+    try:
+        table = _apply_filters(table, spec, resolved.display_path, skipped, notes)
+    except SourceFileError as error:
+        return RawLoad(resolved, sha, empty, error=error)
 
     value_columns = spec.value_columns or {spec.columns["value"]: ""}
     pieces = []
@@ -123,4 +175,6 @@ def read_raw(resolved: ResolvedSource, loaded_at: datetime | None = None) -> Raw
     stamp = pd.Timestamp(loaded_at)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     frame["_loaded_at"] = pd.Series(stamp, index=frame.index).astype("datetime64[ns, UTC]")
-    return RawLoad(resolved, sha, frame[RAW_COLUMNS], rows_read=rows_read, skipped=skipped)
+    return RawLoad(
+        resolved, sha, frame[RAW_COLUMNS], rows_read=rows_read, skipped=skipped, notes=notes
+    )

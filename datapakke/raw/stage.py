@@ -16,6 +16,7 @@ import pandas as pd
 
 from datapakke.config import Settings, get_settings
 from datapakke.geography import Geography, default_geography
+from datapakke.raw.advice import SourceAdvice, SourceProblem, advise_source
 from datapakke.raw.load import accepted_unchanged, load_source
 from datapakke.raw.read import RawLoad, file_sha256, read_raw
 from datapakke.raw.registry import SourceSpec, resolve_source
@@ -189,13 +190,17 @@ def _load_read_source(con: duckdb.DuckDBPyConnection, read: ReadSource) -> Sourc
 
 @dataclass
 class SourceCheck:
-    """What a source's validation check shows: its status and the first quarantined rows."""
+    """What a source's validation check shows: its status, the first quarantined rows and, for a
+    problem source, the one-line advice the terminal shows too."""
 
     status: str  # accepted | rejected
     message: str
     file: str
     rows_quarantined: int
     failures: pd.DataFrame  # file, row, column, check, value, message
+    source_id: str = ""
+    rows_read: int = 0
+    checks: dict[str, int] = field(default_factory=dict)  # quarantined rows per check
 
     @property
     def is_rejected(self) -> bool:
@@ -205,12 +210,26 @@ class SourceCheck:
     def passed(self) -> bool:
         return self.failures.empty and not self.is_rejected
 
+    @property
+    def advice(self) -> SourceAdvice | None:
+        return advise_source(
+            SourceProblem(
+                source_id=self.source_id,
+                file=self.file,
+                status=self.status,
+                message=self.message,
+                rows_read=self.rows_read,
+                rows_quarantined=self.rows_quarantined,
+                checks=self.checks,
+            )
+        )
+
 
 def check_source(settings: Settings, source_id: str, limit: int = 50) -> SourceCheck:
     """Re-read one source's load from the warehouse: the validation check's evidence."""
     with connect(settings.warehouse_path, read_only=True) as con:
-        status, message, file, quarantined = con.execute(
-            "SELECT status, message, file, rows_quarantined FROM raw.source_file "
+        status, message, file, quarantined, rows_read = con.execute(
+            "SELECT status, message, file, rows_quarantined, rows_read FROM raw.source_file "
             "WHERE source_id = ?",
             [source_id],
         ).fetchone()
@@ -219,4 +238,18 @@ def check_source(settings: Settings, source_id: str, limit: int = 50) -> SourceC
             'WHERE source_id = ? ORDER BY "row" LIMIT ?',
             [source_id, limit],
         ).df()
-    return SourceCheck(status, message, file, int(quarantined), failures)
+        checks = con.execute(
+            'SELECT "check", count(*) FROM raw.quarantine WHERE source_id = ? '
+            'GROUP BY "check" ORDER BY count(*) DESC, "check"',
+            [source_id],
+        ).fetchall()
+    return SourceCheck(
+        status,
+        message,
+        file,
+        int(quarantined),
+        failures,
+        source_id=source_id,
+        rows_read=int(rows_read or 0),
+        checks={str(check): int(n) for check, n in checks},
+    )

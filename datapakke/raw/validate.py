@@ -18,6 +18,14 @@ import pandas as pd
 import pandera.pandas as pa
 
 from datapakke.geography import Geography
+from datapakke.raw.coverage import (
+    SPECIAL_AREA,
+    aggregate_identity,
+    area_resolver,
+    cross_check_aggregates,
+    single_age_gaps,
+    special_area_findings,
+)
 from datapakke.raw.periods import Period, parse_period
 from datapakke.raw.periods import is_future as is_future_period
 from datapakke.raw.registry import SourceSpec
@@ -64,8 +72,11 @@ class ValidationResult:
     skipped: list[tuple[int, str]] = field(default_factory=list)
     rows_in: int = 0
     rejected_reason: str = ""
-    # measure × municipality × period whose figure is incomplete because rows were quarantined
+    # measure × municipality × period (× age band) whose figure is incomplete: rows were
+    # quarantined, or single ages are absent from the file
     missing: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MISSING_COLUMNS))
+    # What the file covers besides its rows: aggregates cross-checked, special areas, age gaps
+    findings: list[str] = field(default_factory=list)
 
     @property
     def is_rejected(self) -> bool:
@@ -224,9 +235,7 @@ class _Checker:
 
     def parse(self, geography: Geography) -> tuple[_Parsed, pd.Series]:
         """Every column parsed, in order; also the aggregate rows (valid, but not municipal)."""
-        municipality = self.mapped(
-            "municipality", "known_municipality", geography.resolve_municipality
-        )
+        municipality = self.mapped("municipality", "known_municipality", area_resolver(geography))
         is_aggregate = municipality.isna() & ~self.quarantine.rejected
         measure_id, measure_error = _measure_ids(self.raw, self.spec)
         self.quarantine.add(
@@ -337,19 +346,90 @@ def validate_observations(
     checker.not_future(parsed.period, today)
     checker.unique_key()
     quarantine = checker.quarantine
-    typed = _typed_rows(raw, parsed, keep=~quarantine.rejected & ~is_aggregate)
+    is_special = (parsed.municipality == SPECIAL_AREA) & ~quarantine.rejected
+    typed = _typed_rows(raw, parsed, keep=~quarantine.rejected & ~is_aggregate & ~is_special)
     _apply_schema(typed, geography, raw, quarantine)
-    typed, totals = drop_redundant_totals(typed[~quarantine.rejected.loc[typed.index]])
+    typed = typed[~quarantine.rejected.loc[typed.index]]
+    age_gaps, age_findings = single_age_gaps(_single_ages(raw, typed))
+    typed, totals = drop_redundant_totals(typed)
     result = ValidationResult(
         source_id=spec.id,
         rows=typed.reset_index(drop=True),
         quarantine=quarantine.frame(),
-        skipped=[*(skipped or []), *_aggregate_skips(raw, is_aggregate), *totals],
+        skipped=[
+            *(skipped or []),
+            *_aggregate_skips(raw, is_aggregate),
+            *_special_skips(raw, is_special),
+            *totals,
+        ],
         rows_in=len(raw),
-        missing=_incomplete_keys(parsed, quarantine.rejected),
+        missing=pd.concat(
+            [
+                _incomplete_keys(parsed, quarantine.rejected),
+                age_gaps.assign(rows_quarantined=0, reason="age_gap")[MISSING_COLUMNS],
+            ],
+            ignore_index=True,
+        ),
+        findings=[
+            *special_area_findings(raw.loc[is_special, "municipality_text"]),
+            *_cross_check(raw, parsed, is_aggregate, quarantine.rejected, geography),
+            *age_findings,
+        ],
     )
     result.rejected_reason = _rejection_reason(result, max_bad_share)
     return result
+
+
+def _special_skips(raw: pd.DataFrame, is_special: pd.Series) -> list[tuple[int, str]]:
+    return [
+        (int(r), f"area {t!r} is a special area (no municipality): counted, not loaded")
+        for r, t in zip(
+            raw.loc[is_special, "_source_row"],
+            raw.loc[is_special, "municipality_text"],
+            strict=True,
+        )
+    ]
+
+
+def _single_ages(raw: pd.DataFrame, typed: pd.DataFrame) -> pd.DataFrame:
+    """The typed rows written with a single-year age, with that age as a number."""
+    age_text = raw.loc[typed.index, "age_text"].str.strip()
+    single = age_text.str.fullmatch(r"\d+").fillna(False).astype(bool)
+    return typed.loc[
+        single, ["measure_id", "municipality_code", "period", "sex", "age_band"]
+    ].assign(age=age_text[single].astype(int))
+
+
+def _cross_check(
+    raw: pd.DataFrame,
+    parsed: _Parsed,
+    is_aggregate: pd.Series,
+    rejected: pd.Series,
+    geography: Geography,
+) -> list[str]:
+    """Aggregate rows against the sum of the municipal rows, cell by cell as written."""
+    counts = ~parsed.measure_id.astype(str).str.endswith("_pct") & ~rejected
+    key = (
+        parsed.measure_id.astype(str)
+        + " "
+        + raw["period_text"]
+        + " "
+        + raw["sex_text"]
+        + " "
+        + raw["age_text"]
+    )
+    value = parsed.numbers["value"]
+    aggregates = pd.DataFrame(
+        {
+            "area": raw["municipality_text"].map(lambda t: aggregate_identity(t, geography)),
+            "key": key,
+            "value": value,
+        }
+    )[is_aggregate & counts]
+    cells = pd.DataFrame({"area": parsed.municipality, "key": key, "value": value})[
+        ~is_aggregate & counts
+    ]
+    return cross_check_aggregates(cells, aggregates.dropna(subset=["area"]), geography)
 
 
 def _incomplete_keys(parsed: _Parsed, rejected: pd.Series) -> pd.DataFrame:
@@ -369,11 +449,11 @@ def _incomplete_keys(parsed: _Parsed, rejected: pd.Series) -> pd.DataFrame:
         }
     )
     keys = keys[keys["measure_id"].astype(bool)].dropna()
-    return (
-        keys.groupby(MISSING_COLUMNS[:3], as_index=False)
-        .size()
-        .rename(columns={"size": "rows_quarantined"})[MISSING_COLUMNS]
-    )
+    keys = keys[keys["municipality_code"] != SPECIAL_AREA]
+    counted = keys.groupby(["measure_id", "municipality_code", "period"], as_index=False).size()
+    return counted.rename(columns={"size": "rows_quarantined"}).assign(
+        age_band=None, reason="quarantined"
+    )[MISSING_COLUMNS]
 
 
 def _apply_schema(

@@ -48,6 +48,8 @@ def test_a_missing_member_withholds_every_unit_that_includes_it() -> None:
                 "measure_id": [ind.numerator.measure],
                 "municipality_code": [AALBORG],
                 "period": ["2024"],
+                "age_band": [None],
+                "reasons": ["quarantined"],
             }
         ),
     )

@@ -29,14 +29,21 @@ def _warehouse(quarantined: list[str]) -> duckdb.DuckDBPyConnection:
         }
     )
     missing = pd.DataFrame(
-        {"measure_id": "population", "municipality_code": "101", "period": quarantined},
-        columns=["measure_id", "municipality_code", "period"],
+        {
+            "measure_id": "population",
+            "municipality_code": "101",
+            "period": quarantined,
+            "age_band": None,
+            "reasons": "quarantined",
+        },
+        columns=["measure_id", "municipality_code", "period", "age_band", "reasons"],
     )
     con.register("population_frame", population)
     con.register("missing_frame", missing)
     con.execute("CREATE TABLE core.population AS SELECT * FROM population_frame")
     con.execute(
-        "CREATE TABLE core.missing (measure_id VARCHAR, municipality_code VARCHAR, period VARCHAR)"
+        "CREATE TABLE core.missing (measure_id VARCHAR, municipality_code VARCHAR, "
+        "period VARCHAR, age_band VARCHAR, reasons VARCHAR)"
     )
     con.execute("INSERT INTO core.missing SELECT * FROM missing_frame")
     return con

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -516,6 +517,19 @@ def test_serve_page_and_pack_over_http(full: Built) -> None:
     original = full.marts / RICH[0] / RICH[1] / f"datapakke-{RICH[0]}-{RICH[1]}.xlsx"
     assert body == original.read_bytes()
     assert content_type == XLSX_MIME
+
+
+@pytest.mark.parametrize("path", ["%00", "index.html%00.txt", "packs%00/x.xlsx", "a/%00/../b"])
+def test_nul_byte_in_the_path_is_a_400_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], path: str
+) -> None:
+    (tmp_path / "index.html").write_text("<p>hej</p>", encoding="utf-8")
+    with running_server(tmp_path) as base:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _get(base + path)
+        assert refused.value.code == 400
+        assert _get(base)[0] == b"<p>hej</p>"  # and the server keeps serving
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_main_builds_or_serves(marts: Path, monkeypatch: pytest.MonkeyPatch) -> None:

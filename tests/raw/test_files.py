@@ -141,9 +141,42 @@ def test_explicit_header_row(tmp_path: Path) -> None:
     assert result.header_row == 2 and result.frame["_source_row"].tolist() == [3]
     with pytest.raises(SourceFileError, match="header_row 9 is blank or beyond the end"):
         read_source_file(tmp_path / "a.csv", FileLayout(header_row=9))
-    with pytest.raises(SourceFileError, match="not found in header row 1") as info:
+    with pytest.raises(SourceFileError, match="not found on row 1; found it on row 2") as info:
         read_source_file(tmp_path / "a.csv", FileLayout(required_columns=COLUMNS, header_row=1))
     assert info.value.row == 1
+    with pytest.raises(SourceFileError, match="'Andel' not found in header row 2") as info:
+        read_source_file(
+            tmp_path / "a.csv", FileLayout(required_columns=(*COLUMNS, "Andel"), header_row=2)
+        )
+    assert info.value.row == 2
+
+
+@pytest.mark.parametrize(
+    ("above", "header_row", "found"),
+    [
+        (["Ældre medicinske patienter", "", "Ekstra titel"], 3, 4),  # a title row added
+        (["Ældre medicinske patienter", "Ekstra titel", ""], 3, 4),  # ... leaving row 3 blank
+        (["Ældre medicinske patienter"], 3, 2),  # a title row removed
+    ],
+)
+def test_moved_header_says_where_it_is_now(
+    tmp_path: Path, above: list[str], header_row: int, found: int
+) -> None:
+    rows: list[list[object]] = [[cell] for cell in above]
+    rows += [list(COLUMNS), [101, "København", 2023, 5], [147, "Frederiksberg", 2023, 6]]
+    path = workbook(tmp_path / "aeldre.xlsx", rows)
+    layout = FileLayout(kind="excel", required_columns=COLUMNS, header_row=header_row)
+    with pytest.raises(SourceFileError) as info:
+        read_source_file(path, layout)
+    assert f"expected header not found on row {header_row}; found it on row {found}" in str(
+        info.value
+    )
+    assert "beyond the end" not in str(info.value) and info.value.row == header_row
+    text = "Titel\n\nUndertitel\nKommunekode;Kommune;År;Antal\n101;København;2023;5\n"
+    with pytest.raises(SourceFileError, match="not found on row 3; found it on row 4"):
+        read_source_file(
+            write(tmp_path / "a.csv", text), FileLayout(required_columns=COLUMNS, header_row=3)
+        )
 
 
 def test_without_required_columns_the_widest_row_is_the_header(tmp_path: Path) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from functools import partial
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import BinaryIO, ClassVar
+from urllib.parse import unquote, urlsplit
 
 from datapakke.config import get_settings
 from datapakke.publish.site.build import build_site
@@ -19,6 +21,21 @@ class SiteRequestHandler(SimpleHTTPRequestHandler):
         **SimpleHTTPRequestHandler.extensions_map,
         ".xlsx": XLSX_MIME,
     }
+
+    def send_head(self) -> BinaryIO | None:
+        """Refuse paths no file can have (a NUL byte, ``%00``) with 400 instead of a traceback.
+
+        The standard handler passes them to ``open()``, which raises ValueError; that ends the
+        request without an answer and prints a stack trace in the server's console.
+        """
+        if "\x00" in unquote(urlsplit(self.path).path):
+            self.send_error(HTTPStatus.BAD_REQUEST, "Bad request: the path holds a NUL byte")
+            return None
+        try:
+            return super().send_head()
+        except ValueError:  # any other path the file system cannot take
+            self.send_error(HTTPStatus.BAD_REQUEST, "Bad request: not a valid path")
+            return None
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-cache")

@@ -62,19 +62,8 @@ class ColumnNames:
 
 def find_header(path: Path, rows: list[Row], names: ColumnNames) -> int:
     """Index (into rows) of the header: the layout's row, or the first holding every column."""
-    header_row = names.layout.header_row
-    if header_row is not None:
-        index = next((i for i, r in enumerate(rows) if r.number == header_row), None)
-        if index is None or not rows[index].filled:
-            raise SourceFileError(
-                path,
-                f"header_row {header_row} is blank or beyond the end of the file "
-                f"(last row {rows[-1].number if rows else 0})",
-                row=header_row,
-            )
-        if not names.is_header(rows[index]):
-            _raise_missing(path, rows[index], names, searched=False)
-        return index
+    if names.layout.header_row is not None:
+        return _declared_header(path, rows, names, names.layout.header_row)
     scan = [(i, r) for i, r in enumerate(rows[: HEADER_SCAN_ROWS * 2]) if r.filled]
     scan = scan[:HEADER_SCAN_ROWS]
     if not names.needed and names.wide is None:
@@ -93,6 +82,41 @@ def find_header(path: Path, rows: list[Row], names: ColumnNames) -> int:
     )[1]
     _raise_missing(path, best, names, searched=True)
     raise AssertionError("unreachable")
+
+
+def _declared_header(path: Path, rows: list[Row], names: ColumnNames, header_row: int) -> int:
+    """Index of the header on the layout's row; where it moved (an extra or a deleted title
+    row), the error says on which row it is now, so the fix is one number."""
+    index = next((i for i, r in enumerate(rows) if r.number == header_row), None)
+    if index is not None and rows[index].filled and names.is_header(rows[index]):
+        return index
+    moved = _header_elsewhere(rows, names, header_row)
+    if moved is not None:
+        raise SourceFileError(
+            path,
+            f"expected header not found on row {header_row}; found it on row {moved.number} "
+            f"(a title row {'added' if moved.number > header_row else 'removed'} above it?)",
+            row=header_row,
+        )
+    if index is None or not rows[index].filled:
+        raise SourceFileError(
+            path,
+            f"header_row {header_row} is blank or beyond the end of the file "
+            f"(last row {rows[-1].number if rows else 0})",
+            row=header_row,
+        )
+    _raise_missing(path, rows[index], names, searched=False)
+    raise AssertionError("unreachable")
+
+
+def _header_elsewhere(rows: list[Row], names: ColumnNames, header_row: int) -> Row | None:
+    """The row nearest the declared one that holds every required column, if any (only when
+    the layout names columns: without them any row would look like a header)."""
+    if not names.needed and names.wide is None:
+        return None
+    candidates = [r for r in rows[: HEADER_SCAN_ROWS * 2] if r.filled and r.number != header_row]
+    found = [r for r in candidates if names.is_header(r)]
+    return min(found, key=lambda r: (abs(r.number - header_row), r.number), default=None)
 
 
 def _raise_missing(path: Path, row: Row, names: ColumnNames, searched: bool) -> None:
