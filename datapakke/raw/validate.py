@@ -281,13 +281,12 @@ class _Checker:
         )
 
 
-def _aggregate_skips(raw: pd.DataFrame, is_aggregate: pd.Series) -> list[tuple[int, str]]:
+def _area_skips(raw: pd.DataFrame, rows: pd.Series, what: str) -> list[tuple[int, str]]:
+    """Rows of an area that is not a municipality, each with the reason it was skipped."""
     return [
-        (int(r), f"area {t!r} is an aggregate (country/region), not a municipality")
+        (int(r), f"area {t!r} is {what}")
         for r, t in zip(
-            raw.loc[is_aggregate, "_source_row"],
-            raw.loc[is_aggregate, "municipality_text"],
-            strict=True,
+            raw.loc[rows, "_source_row"], raw.loc[rows, "municipality_text"], strict=True
         )
     ]
 
@@ -358,8 +357,8 @@ def validate_observations(
         quarantine=quarantine.frame(),
         skipped=[
             *(skipped or []),
-            *_aggregate_skips(raw, is_aggregate),
-            *_special_skips(raw, is_special),
+            *_area_skips(raw, is_aggregate, "an aggregate (country/region), not a municipality"),
+            *_area_skips(raw, is_special, "a special area (no municipality): counted, not loaded"),
             *totals,
         ],
         rows_in=len(raw),
@@ -378,17 +377,6 @@ def validate_observations(
     )
     result.rejected_reason = _rejection_reason(result, max_bad_share)
     return result
-
-
-def _special_skips(raw: pd.DataFrame, is_special: pd.Series) -> list[tuple[int, str]]:
-    return [
-        (int(r), f"area {t!r} is a special area (no municipality): counted, not loaded")
-        for r, t in zip(
-            raw.loc[is_special, "_source_row"],
-            raw.loc[is_special, "municipality_text"],
-            strict=True,
-        )
-    ]
 
 
 def _single_ages(raw: pd.DataFrame, typed: pd.DataFrame) -> pd.DataFrame:
