@@ -80,11 +80,14 @@ def _validation_check(spec: SourceSpec) -> dg.AssetChecksDefinition:
             severity=dg.AssetCheckSeverity.ERROR
             if result.is_rejected
             else dg.AssetCheckSeverity.WARN,
-            description=advice.line if advice else (result.message or None),
+            description=result.description,
             metadata={
                 "status": result.status,
                 "file": result.file,
                 "rows_quarantined": result.rows_quarantined,
+                "findings": dg.MetadataValue.md(
+                    "\n".join(f"- {f}" for f in [*result.warnings, *result.findings]) or "-"
+                ),
                 **(
                     {
                         "problem": advice.problem,

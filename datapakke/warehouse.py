@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS raw.missing (
 );
 ALTER TABLE raw.missing ADD COLUMN IF NOT EXISTS age_band TEXT;
 ALTER TABLE raw.missing ADD COLUMN IF NOT EXISTS reason TEXT;
-CREATE TABLE IF NOT EXISTS raw.source_finding (source_id TEXT, finding TEXT);
+CREATE TABLE IF NOT EXISTS raw.source_finding (source_id TEXT, finding TEXT, is_warning BOOLEAN);
 CREATE TABLE IF NOT EXISTS raw.validated (
     measure_id TEXT, municipality_code TEXT, period TEXT, sex TEXT, age_band TEXT,
     value DOUBLE, source_suppressed BOOLEAN, source_id TEXT,

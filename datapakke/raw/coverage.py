@@ -70,12 +70,13 @@ def aggregate_identity(text: str, geography: Geography) -> str | None:
 
 def cross_check_aggregates(
     cells: pd.DataFrame, aggregates: pd.DataFrame, geography: Geography
-) -> list[str]:
+) -> tuple[list[str], list[str]]:
     """Compare each aggregate with the sum of its municipalities (and, for the country, the
     special areas). Both frames: ``area`` (code, or 'country'/region code for aggregates),
-    ``key`` (measure, period, sex and age as written) and ``value``. Returns findings."""
+    ``key`` (measure, period, sex and age as written) and ``value``. Returns (findings,
+    warnings): a disagreement is a warning."""
     if aggregates.empty:
-        return []
+        return [], []
     members: dict[str, set[str]] = {"country": set(geography.municipalities)}
     for m in geography.municipalities.values():
         members.setdefault(m.region_code, set()).add(m.code)
@@ -105,13 +106,13 @@ def cross_check_aggregates(
             )
         ]
     if mismatches:
-        findings.append(
+        return findings, [
             "aggregates disagree with the sum of their municipalities (the municipal rows are "
             "used; check the download): " + "; ".join(mismatches[:3])
-        )
-    elif checked:
+        ]
+    if checked:
         findings.append(f"aggregates agree with the sum of their municipalities ({checked} cells)")
-    return findings
+    return findings, []
 
 
 def _is_special(cells: pd.DataFrame, identity: object) -> pd.Series:

@@ -63,10 +63,7 @@ def load_source(
             insert_frame(con, "raw.observation", raw.frame[RAW_COLUMNS])
             insert_frame(con, "raw.validated", validation.rows)
             insert_frame(con, "raw.missing", validation.missing.assign(source_id=spec.id))
-            findings = [*raw.notes, *validation.findings]
-            insert_frame(
-                con, "raw.source_finding", pd.DataFrame({"source_id": spec.id, "finding": findings})
-            )
+            insert_frame(con, "raw.source_finding", _findings(con, spec.id, raw, validation))
         accepted_file, accepted_sha = (
             (raw.source.display_path, raw.sha256)
             if not rejected
@@ -101,6 +98,38 @@ def load_source(
         con.execute("ROLLBACK")
         raise
     return "rejected" if rejected else "accepted"
+
+
+# A file loading fewer rows than this share of the data it replaces is a warning: a download with
+# a narrower selection (fewer municipalities, ages or periods) must never pass silently.
+SHRINK_WARNING_SHARE = 0.5
+
+
+def _findings(
+    con: duckdb.DuckDBPyConnection, source_id: str, raw: RawLoad, validation: ValidationResult
+) -> pd.DataFrame:
+    """What to store in raw.source_finding for an accepted file, warnings flagged."""
+    previous = con.execute(
+        "SELECT rows_loaded, accepted_file FROM raw.source_file "
+        "WHERE source_id = ? AND accepted_sha256 IS NOT NULL",
+        [source_id],
+    ).fetchone()
+    warnings = list(validation.warnings)
+    loaded = len(validation.rows)
+    if previous and previous[0] and loaded < SHRINK_WARNING_SHARE * previous[0]:
+        warnings.append(
+            f"loads {loaded:,} rows where the data it replaces ({previous[1]}) had "
+            f"{previous[0]:,}: check that the download covers every municipality, period, age "
+            "and sex the packs need; what it does not cover is shown as missing"
+        )
+    findings = [*raw.notes, *validation.findings]
+    return pd.DataFrame(
+        {
+            "source_id": source_id,
+            "finding": [*findings, *warnings],
+            "is_warning": [False] * len(findings) + [True] * len(warnings),
+        }
+    )
 
 
 # Raised whenever what a load stores changes (2: raw.missing; 3: its age band and reason, and

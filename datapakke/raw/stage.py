@@ -201,6 +201,8 @@ class SourceCheck:
     source_id: str = ""
     rows_read: int = 0
     checks: dict[str, int] = field(default_factory=dict)  # quarantined rows per check
+    findings: list[str] = field(default_factory=list)  # raw.source_finding: what the file covers
+    warnings: list[str] = field(default_factory=list)  # ...and what a user must look at
 
     @property
     def is_rejected(self) -> bool:
@@ -208,7 +210,18 @@ class SourceCheck:
 
     @property
     def passed(self) -> bool:
-        return self.failures.empty and not self.is_rejected
+        return self.failures.empty and not self.is_rejected and not self.warnings
+
+    @property
+    def description(self) -> str | None:
+        """The check's one line: the advice for a rejected or partly quarantined file, else the
+        warnings about an accepted one."""
+        advice = self.advice
+        if advice:
+            return advice.line
+        if self.warnings:
+            return f"{self.file}: " + "; ".join(self.warnings)
+        return self.message or None
 
     @property
     def advice(self) -> SourceAdvice | None:
@@ -243,6 +256,9 @@ def check_source(settings: Settings, source_id: str, limit: int = 50) -> SourceC
             'GROUP BY "check" ORDER BY count(*) DESC, "check"',
             [source_id],
         ).fetchall()
+        findings = con.execute(
+            "SELECT finding, is_warning FROM raw.source_finding WHERE source_id = ?", [source_id]
+        ).fetchall()
     return SourceCheck(
         status,
         message,
@@ -252,4 +268,6 @@ def check_source(settings: Settings, source_id: str, limit: int = 50) -> SourceC
         source_id=source_id,
         rows_read=int(rows_read or 0),
         checks={str(check): int(n) for check, n in checks},
+        findings=[text for text, warning in findings if not warning],
+        warnings=[text for text, warning in findings if warning],
     )

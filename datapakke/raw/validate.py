@@ -75,8 +75,10 @@ class ValidationResult:
     # measure × municipality × period (× age band) whose figure is incomplete: rows were
     # quarantined, or single ages are absent from the file
     missing: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MISSING_COLUMNS))
-    # What the file covers besides its rows: aggregates cross-checked, special areas, age gaps
+    # What the file covers besides its rows (aggregates cross-checked, special areas), and what
+    # a user must look at although the file was accepted (aggregates disagree, ages missing)
     findings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def is_rejected(self) -> bool:
@@ -350,6 +352,7 @@ def validate_observations(
     _apply_schema(typed, geography, raw, quarantine)
     typed = typed[~quarantine.rejected.loc[typed.index]]
     age_gaps, age_findings = single_age_gaps(_single_ages(raw, typed))
+    checked, mismatches = _cross_check(raw, parsed, is_aggregate, quarantine.rejected, geography)
     typed, totals = drop_redundant_totals(typed)
     result = ValidationResult(
         source_id=spec.id,
@@ -369,11 +372,8 @@ def validate_observations(
             ],
             ignore_index=True,
         ),
-        findings=[
-            *special_area_findings(raw.loc[is_special, "municipality_text"]),
-            *_cross_check(raw, parsed, is_aggregate, quarantine.rejected, geography),
-            *age_findings,
-        ],
+        findings=[*special_area_findings(raw.loc[is_special, "municipality_text"]), *checked],
+        warnings=[*mismatches, *age_findings],
     )
     result.rejected_reason = _rejection_reason(result, max_bad_share)
     return result
@@ -394,7 +394,7 @@ def _cross_check(
     is_aggregate: pd.Series,
     rejected: pd.Series,
     geography: Geography,
-) -> list[str]:
+) -> tuple[list[str], list[str]]:
     """Aggregate rows against the sum of the municipal rows, cell by cell as written."""
     counts = ~parsed.measure_id.astype(str).str.endswith("_pct") & ~rejected
     key = (

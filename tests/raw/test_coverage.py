@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
 from datapakke.geography import default_geography
-from datapakke.raw.read import filter_matches, read_raw
+from datapakke.raw.load import _findings
+from datapakke.raw.read import RawLoad, filter_matches, read_raw
 from datapakke.raw.registry import ResolvedSource, SourceSpec
+from datapakke.warehouse import ensure_schema
 from tests.raw.test_validate import raw, validate
 
 GEO = default_geography()
@@ -100,7 +103,7 @@ def test_aggregates_that_agree_with_their_municipalities_say_so() -> None:
 
 def test_an_aggregate_that_disagrees_with_its_municipalities_is_reported() -> None:
     result = validate(_national_file("1000"))
-    mismatch = [f for f in result.findings if "disagree" in f]
+    mismatch = [f for f in result.warnings if "disagree" in f]
     assert mismatch and "1,000 in the file, 981 summed" in mismatch[0]
     assert len(result.rows) == 98  # the municipal rows are still used
 
@@ -119,9 +122,28 @@ def test_a_missing_single_age_makes_its_band_missing_not_an_undercount() -> None
     assert gaps[["municipality_code", "period", "age_band"]].values.tolist() == [
         ["851", "2024", "35-39"]
     ]
-    assert any("single ages missing (38)" in f for f in result.findings)
+    assert any("single ages missing (38)" in f for f in result.warnings)
 
 
 @pytest.mark.parametrize("text", ["Copenhagen", "København", "101", "Høje Taastrup", "Århus"])
 def test_spellings_users_meet_resolve_to_a_municipality(text: str) -> None:
     assert GEO.resolve_municipality(text) in GEO.municipalities
+
+
+def test_a_file_loading_far_fewer_rows_than_the_data_it_replaces_is_a_warning() -> None:
+    con = duckdb.connect()
+    ensure_schema(con)
+    con.execute(
+        "INSERT INTO raw.source_file (source_id, accepted_file, accepted_sha256, rows_loaded) "
+        "VALUES ('deaths_file', 'esundhed/deaths.csv', 'ab', 1000)"
+    )
+    smaller = validate(raw(("101", "2024", "M", "0-4", "12")))
+    loaded = RawLoad(None, "cd", pd.DataFrame(), notes=["CIVILSTAND is not in the file"])
+    stored = _findings(con, "deaths_file", loaded, smaller)
+    warnings = stored.loc[stored["is_warning"], "finding"].tolist()
+    assert len(warnings) == 1 and "loads 1 rows where the data it replaces" in warnings[0]
+    assert "(esundhed/deaths.csv) had 1,000" in warnings[0]
+    assert stored.loc[~stored["is_warning"], "finding"].tolist()[0].startswith("CIVILSTAND")
+    # The same file size as before is no warning.
+    con.execute("UPDATE raw.source_file SET rows_loaded = 1")
+    assert not _findings(con, "deaths_file", loaded, smaller)["is_warning"].any()
