@@ -35,14 +35,19 @@ class RefreshReport:
     seconds: dict[str, float]  # stage → wall seconds, in the order run
 
 
-def run_all(settings: Settings | None = None) -> RefreshReport:
+def run_all(settings: Settings | None = None, area_keys: list[str] | None = None) -> RefreshReport:
     """Every step and check in a plain loop, no orchestration (the benchmark's baseline: the
-    same functions the Dagster assets and checks call)."""
+    same functions the Dagster assets and checks call). ``area_keys`` limits the area marts and
+    packs to those partitions (the warehouse and the page are always whole)."""
     from datapakke.publish.site import build_site
 
     settings = settings or get_settings()
     geo = default_geography()
-    areas = list(geo.areas.values())
+    areas = (
+        [geo.area_by_partition_key(key) for key in area_keys]
+        if area_keys
+        else list(geo.areas.values())
+    )
     watch = Stopwatch()
     with watch("ingest + validate"):
         sources = ingest_sources(load_registry(), settings, geo)

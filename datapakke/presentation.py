@@ -31,6 +31,12 @@ TREND_LABELS_DA = {
     "no_change": "Ingen sikker udvikling",
     "insufficient_data": "For få tal",
 }
+# What a value rests on (``data_origin``): an analyst's real file or the embedded sample.
+ORIGIN_LABELS_DA = {
+    "real": "Rigtige data",
+    "synthetic": "Syntetiske data",
+    "mixed": "Blandet (rigtige og syntetiske)",
+}
 TREND_ARROWS = {"increasing": "↑", "decreasing": "↓", "no_change": "→"}
 # Lines and markers for the levels in trend charts (grey scale + one accent, never a comparison colour).
 LEVEL_STYLES = {

@@ -36,6 +36,8 @@ GRAIN = {
     "mart.area_member": "one row per grouping × area × member municipality",
     "raw.source_finding": "one row per accepted source × finding: what its file covers besides "
     "its rows (implied totals, aggregates cross-checked, special areas, missing ages)",
+    "raw.source_part": "one row per accepted source × file its rows come from: the periods taken "
+    "from it (each period from the newest file that has it), rows loaded, checksum, modified time",
     "raw.missing": "one row per source × measure × municipality × period × age band (NULL = all) "
     "left incomplete by quarantined rows or single ages absent from the file",
     "core.missing": "one row per measure × municipality × period × age band (NULL = all) whose "
@@ -146,6 +148,7 @@ def core_observation_schema(
 COMPARISONS = ["better", "similar", "worse", "higher", "lower", "not_compared"]
 TRENDS = ["", "increasing", "decreasing", "no_change", "insufficient_data"]
 AREA_LEVELS = ["municipality", "area", "region", "country"]
+DATA_ORIGINS = ["real", "synthetic", "mixed"]
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,12 @@ INDICATOR_VALUE: tuple[ValueColumn, ...] = (
     ValueColumn("trend_p_value", "p", "the trend test's p-value"),
     ValueColumn("is_suppressed", "flag", "True: numerator, value and intervals are withheld"),
     ValueColumn("value_note", "text", "Danish note for the reader, '' when none"),
+    ValueColumn(
+        "data_origin",
+        "label",
+        "real | synthetic | mixed: whether the source files behind the value are analysts' "
+        "real drops or the embedded synthetic sample (mixed: some of each)",
+    ),
 )
 INDICATOR_VALUE_COLUMNS = [column.name for column in INDICATOR_VALUE]
 
@@ -203,7 +212,8 @@ AREA_VALUE: tuple[ValueColumn, ...] = tuple(
         *("indicator_id", "role", "area_level", "grouping", "area_code", "area_name", "period"),
         *("sex", "numerator", "denominator", "value", "ci95_low", "ci95_high", "ci998_low"),
         *("ci998_high", "compared_to_area", "compared_to_region", "compared_to_national"),
-        *("trend", "trend_p_value", "is_suppressed", "value_note"),
+        "compared_to_national_998",
+        *("trend", "trend_p_value", "is_suppressed", "value_note", "data_origin"),
     )
 )
 AREA_VALUE_COLUMNS = [column.name for column in AREA_VALUE]
@@ -221,6 +231,7 @@ def indicator_value_schema() -> pa.DataFrameSchema:
         "compared_to_national": [pa.Check.isin(COMPARISONS)],
         "compared_to_national_998": [pa.Check.isin(COMPARISONS)],
         "trend": [pa.Check.isin(TRENDS)],
+        "data_origin": [pa.Check.isin(DATA_ORIGINS)],
     }
     dtype = {"count": float, "value": float, "p": float, "flag": bool}
     columns = {

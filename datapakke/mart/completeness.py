@@ -111,9 +111,11 @@ def withhold_incomplete(
         return frame
     keys = [*UNIT_KEY, "period"]
     own = gaps[gaps["area_level"] == "municipality"]
-    sexes = sorted(frame["sex"].dropna().unique()) if "sex" in frame else ["T"]
-    absent = own.merge(pd.DataFrame({"sex": sexes}), how="cross")
-    absent = absent.merge(frame[[*keys, "sex"]], on=[*keys, "sex"], how="left", indicator=True)
+    # an indicator with no computed row at all (nothing left to divide) still gets its notes
+    sexes = sorted(frame["sex"].dropna().unique()) if "sex" in frame else []
+    absent = own.merge(pd.DataFrame({"sex": pd.Series(sexes or ["T"], dtype=object)}), how="cross")
+    present = frame.reindex(columns=[*keys, "sex"]).astype({"sex": object, "period": object})
+    absent = absent.merge(present, on=[*keys, "sex"], how="left", indicator=True)
     absent = absent[absent["_merge"] == "left_only"][[*keys, "sex"]]
     frame = pd.concat([frame, absent.assign(indicator_id=ind.id)], ignore_index=True)
     hit = frame[keys].merge(gaps, on=keys, how="left")

@@ -25,6 +25,7 @@ from datapakke.mart.completeness import (
 )
 from datapakke.mart.disclosure import DisclosureProblem, protect, recoverable_cells
 from datapakke.mart.dsr_inversion import INVERTIBLE_NOTE_DA, invertible_rows
+from datapakke.mart.origin import indicator_origin, measure_origins
 from datapakke.mart.population import is_population, population_sql
 from datapakke.presentation import suppressed_text
 from datapakke.schemas import ESTIMATE_COLUMNS, INDICATOR_VALUE_COLUMNS, UNIT_KEY
@@ -134,6 +135,8 @@ class EngineInputs:
     missing: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=ENGINE_MISSING_COLUMNS)
     )
+    # measure id → real | synthetic | mixed (origin.measure_origins); empty: nothing is real
+    origins: dict[str, str] = field(default_factory=dict)
     _unit_counts: dict[tuple[MeasureRef, bool], pd.DataFrame] = field(default_factory=dict)
 
     def unit_counts(self, ref: MeasureRef, by_age: bool) -> pd.DataFrame:
@@ -157,7 +160,13 @@ class EngineInputs:
         counts = {ref: municipal_counts(con, ref) for ref in sorted(refs, key=str)}
         weights = pd.DataFrame({"age_band": list(ESP2013), "weight": list(ESP2013.values())})
         missing = missing_years(con.execute("SELECT * FROM core.missing").df())
-        return cls(units=units_frame(geo), counts=counts, weights=weights, missing=missing)
+        return cls(
+            units=units_frame(geo),
+            counts=counts,
+            weights=weights,
+            missing=missing,
+            origins=measure_origins(con),
+        )
 
 
 def _unit_names(units: pd.DataFrame) -> pd.DataFrame:
@@ -607,6 +616,7 @@ def indicator_frames(
         frame = _protect_standardised(frame, ind, inputs, threshold)
         frame = _compare(frame, ind)
         frame = _trend(frame, ind)
+        frame["data_origin"] = indicator_origin(ind, inputs.origins)
         frames.append(frame.reindex(columns=INDICATOR_VALUE_COLUMNS))
     return frames
 

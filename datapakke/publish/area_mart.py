@@ -70,10 +70,15 @@ def load_published(warehouse_path: Path, geo: Geography) -> Published:
         sources = con.execute(
             "SELECT source_id, title, publisher, accepted_file AS file, "
             "accepted_sha256 AS sha256, rows_loaded AS rows, is_synthetic, status, "
-            "file AS latest_file, message, rows_quarantined, "
-            "(SELECT string_agg(DISTINCT measure_id, ',' ORDER BY measure_id) FROM raw.validated v "
-            " WHERE v.source_id = s.source_id) AS measures "
-            "FROM raw.source_file s ORDER BY source_id"
+            "file AS latest_file, message, rows_read, rows_quarantined, rows_skipped, "
+            "loaded_at, coverage.* EXCLUDE (source_id) "
+            "FROM raw.source_file s LEFT JOIN ("
+            "  SELECT source_id, min(period) AS first_period, max(period) AS last_period, "
+            "  count(DISTINCT period) AS period_count, "
+            "  string_agg(DISTINCT measure_id, ',' ORDER BY measure_id) AS measures, "
+            "  coalesce(string_agg(DISTINCT municipality_code, ',' ORDER BY municipality_code), "
+            "  '') AS municipality_codes FROM raw.validated GROUP BY source_id"
+            ") coverage USING (source_id) ORDER BY source_id"
         ).df()
         missing = con.execute(
             "SELECT source_id, municipality_code, period FROM raw.missing "
@@ -125,7 +130,10 @@ def with_caveats(sources: pd.DataFrame, missing: pd.DataFrame, geo: Geography) -
             f"og sat i karantæne.{where} Se kildens valideringstjek i Dagster (aktivet "
             f"raw_{src.source_id}) eller tabellen raw.quarantine."
         )
-    return sources.assign(caveat_da=caveats, measures=sources["measures"].fillna(""))
+    return sources.assign(
+        caveat_da=caveats,
+        measures=sources["measures"].fillna(""),
+    )
 
 
 def area_tables(published: Published, geo: Geography, area: Area) -> dict[str, pd.DataFrame]:

@@ -12,6 +12,8 @@ from datetime import datetime
 
 import pandas as pd
 
+from datapakke.mart.population import is_population
+
 # Columns of ``AreaPackData.funnel``: latest period, sex T, every municipality in Denmark.
 FUNNEL_COLUMNS = [
     "indicator_id",
@@ -28,10 +30,13 @@ FUNNEL_COLUMNS = [
 # Columns of ``AreaPackData.population``: the area's population by period × sex × age band.
 POPULATION_COLUMNS = ["period", "sex", "age_band", "population"]
 
-# Columns of ``AreaPackData.sources``: what the pack was built from.
+# Columns of ``AreaPackData.sources``: what the pack was built from, one row per source: its
+# accepted file and checksum, rows (``rows`` = loaded), when it was loaded, what it covers
+# (periods; ``municipality_codes`` comma-separated) and which measures it feeds.
 SOURCE_COLUMNS = [
     *("source_id", "title", "publisher", "file", "sha256", "rows", "is_synthetic", "status"),
-    *("rows_quarantined", "measures", "caveat_da"),
+    *("rows_read", "rows_quarantined", "rows_skipped", "loaded_at", "first_period"),
+    *("last_period", "period_count", "municipality_codes", "measures", "caveat_da"),
 ]
 
 
@@ -66,19 +71,31 @@ class AreaPackData:
     def latest_period(self) -> str:
         return str(self.values["period"].max())
 
-    def source_caveats(self, *measures: str | None) -> list[str]:
-        """Caveats of the sources that feed any of ``measures`` (a survey measure also matches
-        its ``<measure>_…`` columns): rejected files and quarantined rows behind the numbers."""
-        wanted = [m for m in measures if m]
-        caveats = []
-        for src in self.sources.itertuples():
-            caveat = getattr(src, "caveat_da", "")
-            fed = str(getattr(src, "measures", "") or "").split(",")
-            if caveat and any(f == m or f.startswith(m + "_") for f in fed for m in wanted):
-                caveats.append(f"{src.title}: {caveat}")
-        return caveats
+    def sources_of(self, *measures: object) -> pd.DataFrame:
+        """The sources feeding any of ``measures``: a population basis is fed by the population
+        source, a survey measure also by its ``<measure>_…`` columns."""
+        wanted = {"population" if is_population(m) else str(m) for m in measures if _given(m)}
+        fed = self.sources["measures"].fillna("").astype(str).str.split(",")
+        feeds = [
+            any(f == m or f.startswith(m + "_") for f in names for m in wanted) for names in fed
+        ]
+        return self.sources[pd.Series(feeds, index=self.sources.index, dtype=bool)]
+
+    def source_caveats(self, *measures: object) -> list[str]:
+        """Caveats of the sources that feed any of ``measures``: rejected files and quarantined
+        rows behind the numbers."""
+        return [
+            f"{src.title}: {src.caveat_da}"
+            for src in self.sources_of(*measures).itertuples()
+            if getattr(src, "caveat_da", "")
+        ]
 
     def indicator_values(self, indicator_id: str, sex: str = "T") -> pd.DataFrame:
         """One indicator's rows for one sex, every role and period."""
         v = self.values
         return v[(v["indicator_id"] == indicator_id) & (v["sex"] == sex)]
+
+
+def _given(measure: object) -> bool:
+    """A catalogue field that names a measure (not None, NaN or '')."""
+    return isinstance(measure, str) and bool(measure)

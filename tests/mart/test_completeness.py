@@ -70,6 +70,30 @@ def test_a_missing_member_withholds_every_unit_that_includes_it() -> None:
     assert values.loc[~touched, "value"].notna().all()
 
 
+def test_an_indicator_with_no_row_left_still_says_why_its_member_is_missing() -> None:
+    """Real FOLK1A lacking age 38 everywhere: nothing is computed for the total population, and
+    the municipality's own cell still gets its note (the engine once failed here)."""
+    ind = CATALOGUE["psychiatric_acute_admissions_per_1000"]
+    inputs = EngineInputs(
+        units=UNITS,
+        counts={ind.numerator: counts_frame({}), ind.denominator: counts_frame({}).iloc[0:0]},
+        weights=pd.DataFrame({"age_band": [], "weight": []}),
+        missing=pd.DataFrame(
+            {
+                "measure_id": [ind.denominator.measure],
+                "municipality_code": [AALBORG],
+                "period": ["2024"],
+                "age_band": ["35-39"],
+                "reasons": ["age_gap"],
+            }
+        ),
+    )
+    values = indicator_frames(inputs, [ind], published_counts(inputs, [ind], 5), 5)[0]
+    own = values[values["area_code"] == AALBORG]
+    assert len(own) == 1 and own["value"].isna().all()
+    assert own["value_note"].str.startswith("Ufuldstændig i kilden").all()
+
+
 def _drop_negative_deaths(raw_dir: Path, year: str, code: str, bands: int) -> int:
     """The sample's FOD207 dropped as an analyst's file, with negative deaths for ``code`` in
     ``year`` in its first ``bands`` rows; returns how many rows were made negative."""
@@ -169,7 +193,7 @@ def test_every_pack_built_meanwhile_says_rows_were_rejected(
         rows = book[sheet].iter_rows(values_only=True)
         return " ".join(str(c) for row in rows for c in row if c)
 
-    for sheet in ("Forside", "Om data", names["mortality_asr_per_100000"]):
+    for sheet in ("Forside", "Datastatus", names["mortality_asr_per_100000"]):
         assert "Aalborg 2023" in text_of(sheet) and "raw.quarantine" in text_of(sheet), sheet
     assert "Aalborg 2023" not in text_of(names["population_total"])  # not fed by deaths
     from datapakke.publish.site.build import publish_area

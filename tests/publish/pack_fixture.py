@@ -76,13 +76,17 @@ def make_area_pack_data(
                             "compared_to_region": "not_compared"
                             if suppressed
                             else rng.choice(["better", "similar", "worse"]),
-                            "compared_to_national": "not_compared"
-                            if suppressed or role == "country"
-                            else rng.choice(["better", "similar", "worse", "higher", "lower"]),
+                            "compared_to_national": (
+                                national := "not_compared"
+                                if suppressed or role == "country"
+                                else rng.choice(["better", "similar", "worse", "higher", "lower"])
+                            ),
+                            "compared_to_national_998": national,
                             "trend": rng.choice(["increasing", "decreasing", "no_change"]),
                             "trend_p_value": float(rng.uniform(0, 1)),
                             "is_suppressed": suppressed,
                             "value_note": "Skjult af diskretionshensyn" if suppressed else "",
+                            "data_origin": "synthetic" if is_synthetic else "real",
                         }
                     )
     values = pd.DataFrame(rows)
@@ -131,7 +135,14 @@ def make_area_pack_data(
                 "rows": 173_888,
                 "is_synthetic": is_synthetic,
                 "status": "accepted",
+                "rows_read": 183_920,
                 "rows_quarantined": 0,
+                "rows_skipped": 10_032,
+                "loaded_at": pd.Timestamp("2026-11-30 02:31", tz="UTC"),
+                "first_period": "2015K1",
+                "last_period": "2025K4",
+                "period_count": 44,
+                "municipality_codes": ",".join(sorted(geo.municipalities)),
                 "measures": "population",
                 "caveat_da": "",
             }

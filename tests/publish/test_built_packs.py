@@ -119,7 +119,7 @@ def test_the_data_sheet_declares_all_its_rows(
 ) -> None:
     values, _ = _mart(sample.marts["region.nordjylland"])
     data = read_back["region.nordjylland"]["Data"]
-    assert data.streamed_size == (2 + len(values), 24)  # legend, header, one row per value
+    assert data.streamed_size == (2 + len(values), 26)  # legend, header, one row per value
 
 
 # --------------------------------------------------------------------------- cells ↔ area mart
@@ -305,12 +305,13 @@ def test_no_server_path_or_english_id_in_any_text(
                 assert not ids.search(value), where
 
 
-def test_about_sheet_names_source_files_under_the_raw_folder(
+def test_source_files_are_named_under_the_raw_folder(
     read_back: dict[str, dict[str, SheetRead]],
 ) -> None:
-    rows = read_back["klynge2022.bornholm"]["Om data"].streamed
-    files = {row[1] for row in rows if len(row) > 1}
+    status = read_back["klynge2022.bornholm"]["Datastatus"].streamed
+    files = {row[2] for row in status if len(row) > 2}
     assert "sample/statbank/FOLK1A.csv" in files
     assert "sample/sundhedsprofil/sundhedsprofil.csv" in files
+    rows = read_back["klynge2022.bornholm"]["Om data"].streamed
     texts = {row[1] for row in rows if len(row) > 1 and row[0] == "Tæller"}
     assert "forebyggelige indlæggelser (65 år og derover)" in texts

@@ -157,9 +157,9 @@ def _indicator_sheets(pack: AreaPackData) -> list[str]:
 
 
 def test_sheets_in_order(wb: Workbook, pack: AreaPackData) -> None:
-    expected = [*FIXED_SHEETS, *_indicator_sheets(pack), "Om data", "Data"]
+    expected = [*FIXED_SHEETS, *_indicator_sheets(pack), "Datastatus", "Om data", "Data"]
     assert wb.sheetnames == expected
-    assert len(expected) == 5 + len(pack.catalogue)
+    assert len(expected) == 6 + len(pack.catalogue)
 
 
 def test_indicator_sheets_follow_theme_order(wb: Workbook, pack: AreaPackData) -> None:
@@ -462,7 +462,7 @@ def test_data_sheet_has_every_contract_column(wb: Workbook) -> None:
     assert len(header) == len(AREA_VALUE_COLUMNS) + 2  # and the catalogue's title and unit
     assert len(set(header)) == len(header)
     assert header[:3] == ["Indikator", "Indikator-id", "Enhed"]
-    assert header[-2:] == ["Skjult", "Note"]
+    assert header[-3:] == ["Skjult", "Datagrundlag", "Note"]
 
 
 def test_data_sheet_refuses_a_contract_it_does_not_know(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -522,11 +522,21 @@ def test_about_sheet_from_catalogue_and_sources(wb: Workbook, pack: AreaPackData
         "99,8 %",
     ):
         assert phrase in texts, phrase
+    assert "arket 'Datastatus'" in texts
+
+
+def test_data_status_sheet_lists_every_source_with_checksum(
+    wb: Workbook, pack: AreaPackData
+) -> None:
+    ws = wb["Datastatus"]
     src = pack.sources.iloc[0]
     sha = _find(ws, src["sha256"])
     assert sha, "sha256 missing"
-    row = [ws.cell(row=sha[0].row, column=c).value for c in range(1, 6)]
-    assert row[1] == src["file"] and row[3] == src["rows"] and row[4] == "Ja"
+    row = [ws.cell(row=sha[0].row, column=c).value for c in range(1, 13)]
+    assert row[1] == "Syntetiske data" and row[2] == src["file"]
+    assert row[3] == "2015K1–2025K4, 44 perioder"
+    assert row[4] == f"alle {len(pack.members)}"
+    assert row[5:9] == [src["rows_read"], src["rows"], 0, src["rows_skipped"]]
 
 
 @pytest.mark.parametrize(
@@ -549,9 +559,10 @@ def test_about_sheet_shows_no_server_path_and_no_measure_id(
     sources = small_pack.sources.copy()
     sources.loc[0, "file"] = "/work/main/data/raw/sample/statbank/FOLK1A.csv"
     pack = dataclasses.replace(small_pack, sources=sources)
-    ws = load_workbook(write_pack(pack, {}, tmp_path / "pack.xlsx"))["Om data"]
+    book = load_workbook(write_pack(pack, {}, tmp_path / "pack.xlsx"))
+    assert "sample/statbank/FOLK1A.csv" in [c.value for c in _cells(book["Datastatus"])]
+    ws = book["Om data"]
     texts = [c.value for c in _cells(ws) if isinstance(c.value, str)]
-    assert "sample/statbank/FOLK1A.csv" in texts
     assert not [t for t in texts if "/work/" in t]
     measures = set(pack.catalogue["numerator_measure"]) | set(
         pack.catalogue["denominator_measure"].dropna()

@@ -27,7 +27,10 @@ from pathlib import Path, PurePosixPath
 from datapakke.config import AreaOutputs, Settings, get_settings
 from datapakke.geography import Area, Geography, default_geography
 from datapakke.parallel import map_in_pool
+from datapakke.publish.data_status import SourceStatus, statuses_of
+from datapakke.publish.pack_data import SOURCE_COLUMNS
 from datapakke.publish.site.page import AreaEntry, PackLink, Thumbnail, render_page
+from datapakke.warehouse import connect
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +242,28 @@ def publish_area(settings: Settings, area: Area, site_root: Path) -> AreaEntry:
     return AreaEntry(area, latest, history, thumbnail, is_synthetic, publishers, caveats)
 
 
+def read_data_status(settings: Settings, geo: Geography) -> list[SourceStatus]:
+    """The sources behind the packs, from the first readable area mart (every mart carries the
+    same ``source`` table), with coverage counted over all of Denmark's municipalities."""
+    import duckdb
+
+    units = [(code, m.name) for code, m in sorted(geo.municipalities.items())]
+    for area in geo.areas.values():
+        path = settings.area_outputs(area.grouping, area.area_id).mart
+        if not path.is_file():
+            continue
+        try:
+            with connect(path, read_only=True) as con:
+                sources = con.execute("SELECT * FROM source ORDER BY source_id").df()
+        except duckdb.Error as exc:
+            log.warning("cannot read the sources of %s (%s)", path, exc)
+            continue
+        if not set(SOURCE_COLUMNS) <= set(sources.columns):  # a mart from an older version
+            return []
+        return statuses_of(sources, units)
+    return []
+
+
 # --------------------------------------------------------------------------- build and swap
 
 
@@ -301,7 +326,8 @@ def build_site(
         entries: dict[str, list[AreaEntry]] = {check_id(g): [] for g in geo.groupings}
         for area, entry in zip(areas, published, strict=True):
             entries[area.grouping].append(entry)
-        page = render_page(geo, entries, datetime.now(UTC), settings)
+        status = read_data_status(settings, geo)
+        page = render_page(geo, entries, datetime.now(UTC), settings, status)
         (staging / "index.html").write_text(page, encoding="utf-8")
         _swap_in(staging, site_dir)
     except BaseException:

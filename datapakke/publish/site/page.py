@@ -24,6 +24,7 @@ from datapakke.presentation import (
     format_da,
     suppressed_text,
 )
+from datapakke.publish.data_status import SourceStatus
 
 PAGE_TITLE = "Datapakker for sundhedsklynger og sundhedsråd"
 NOT_BUILT_DA = "Ikke bygget endnu"
@@ -147,6 +148,12 @@ details { font-size: .92rem; }
 summary { cursor: pointer; color: var(--accent); }
 details ul { margin: 6px 0 0; padding-left: 20px; }
 details a { color: var(--accent); }
+table.status { border-collapse: collapse; background: #fff; font-size: .88rem; width: 100%; }
+table.status th, table.status td { border: 1px solid var(--line); padding: 5px 8px;
+  text-align: left; vertical-align: top; }
+table.status td.n { text-align: right; font-variant-numeric: tabular-nums; }
+table.status code { font-size: .78rem; word-break: break-all; }
+.real { color: #0b5cad; font-weight: 600; }
 footer { margin-top: 36px; padding: 20px 0 36px; border-top: 1px solid var(--line);
   background: #fff; color: var(--muted); font-size: .9rem; }
 footer p { margin: 4px 0; max-width: 70em; }
@@ -254,11 +261,15 @@ def _render_card(geo: Geography, entry: AreaEntry, mixed_data: bool) -> str:
     return "\n".join(parts)
 
 
-def _render_header(geo: Geography, entries: Mapping[str, Sequence[AreaEntry]], banner: bool) -> str:
+def _render_header(
+    geo: Geography, entries: Mapping[str, Sequence[AreaEntry]], banner: bool, status: bool
+) -> str:
     nav = "".join(
         f'<li><a href="#{_e(g)}">{_e(geo.grouping_titles[g])} ({len(entries[g])})</a></li>'
         for g in entries
     )
+    if status:
+        nav += '<li><a href="#datastatus">Datastatus</a></li>'
     out = [
         '<header><div class="wrap">',
         f"<h1>{_e(PAGE_TITLE)}</h1>",
@@ -274,13 +285,60 @@ def _render_header(geo: Geography, entries: Mapping[str, Sequence[AreaEntry]], b
     return "\n".join(out)
 
 
+def _render_data_status(statuses: Sequence[SourceStatus]) -> str:
+    """The sources behind every pack: real or synthetic, file, periods, coverage, rows, checksum."""
+    if not statuses:
+        return ""
+    head = (
+        "Kilde",
+        "Datagrundlag",
+        "Fil (under data/raw/)",
+        "Perioder",
+        "Kommuner med tal",
+        "Rækker læst",
+        "Indlæst",
+        "I karantæne",
+        "Indlæst den",
+        "Status",
+        "SHA-256",
+    )
+    rows = []
+    for s in statuses:
+        origin_class = "" if s.is_synthetic else ' class="real"'
+        numbers = "".join(
+            f'<td class="n">{_e(format_da(n, 0))}</td>'
+            for n in (s.rows_read, s.rows_loaded, s.rows_quarantined)
+        )
+        loaded = format_datetime_da(s.loaded_at) if s.loaded_at else ""
+        rows.append(
+            f"<tr><td>{_e(s.title)}</td><td{origin_class}>{_e(s.origin_da)}</td>"
+            f"<td>{_e(s.file)}</td><td>{_e(s.periods_da)}</td>"
+            f"<td>{_e(s.coverage_count_da)}</td>{numbers}<td>{_e(loaded)}</td>"
+            f"<td>{_e(s.status_da)}</td><td><code>{_e(s.sha256)}</code></td></tr>"
+        )
+    return "\n".join(
+        [
+            '<section id="datastatus">',
+            "<h2>Datastatus</h2>",
+            '<p class="count">Hvilke filer datapakkerne bygger på. »Rigtige data« er filer, som '
+            "en analytiker har lagt i datamappen; »Syntetiske data« er den indbyggede prøve med "
+            "opdigtede tal. En kommune, som en rigtig fil ikke dækker, har ingen tal.</p>",
+            '<table class="status"><thead><tr>'
+            + "".join(f"<th>{_e(h)}</th>" for h in head)
+            + "</tr></thead><tbody>",
+            *rows,
+            "</tbody></table></section>",
+        ]
+    )
+
+
 def _render_footer(built_at: datetime, settings: Settings, publishers: Iterable[str]) -> str:
     threshold = settings.suppression_threshold
     small = f"1–{threshold - 1}" if threshold > 2 else "1"
     named = ", ".join(sorted(publishers, key=danish_sort_key))
     sources = (
         f"Kilder: {_e(named)}. " if named else ""
-    ) + "Hver datapakkes forside og arket »Om data« beskriver kilder, filer og metoder."
+    ) + "Hver datapakkes ark »Datastatus« beskriver kilder og filer, »Om data« metoderne."
     return "\n".join(
         [
             '<footer><div class="wrap">',
@@ -301,6 +359,7 @@ def render_page(
     entries: Mapping[str, Sequence[AreaEntry]],
     built_at: datetime,
     settings: Settings,
+    data_status: Sequence[SourceStatus] = (),
 ) -> str:
     """The whole page as one HTML string; every text from data goes through ``html.escape``."""
     packs = [e for group in entries.values() for e in group if e.latest is not None]
@@ -316,7 +375,7 @@ def render_page(
         f"<style>{_CSS}</style>",
         "</head>",
         "<body>",
-        _render_header(geo, entries, banner=bool(synthetic)),
+        _render_header(geo, entries, banner=bool(synthetic), status=bool(data_status)),
         '<main class="wrap">',
     ]
     for grouping, group in entries.items():
@@ -330,6 +389,7 @@ def render_page(
         )
         out.extend(_render_card(geo, entry, mixed_data) for entry in group)
         out.append("</div></section>")
+    out.append(_render_data_status(data_status))
     publishers = {p for e in packs for p in e.publishers}
     out += ["</main>", _render_footer(built_at, settings, publishers), "</body>", "</html>", ""]
     return "\n".join(out)

@@ -1,5 +1,5 @@
-"""'Om data': every indicator's definition and method, the sources with checksums, and how
-disclosure control and comparisons work. Each indicator is kept on one printed page."""
+"""'Om data': every indicator's definition and method, and how disclosure control and
+comparisons work (the sources with checksums are on 'Datastatus'). Each indicator is kept on one printed page."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 from datapakke.mart.population import POPULATION_MEASURES
 from datapakke.presentation import suppressed_text
 from datapakke.publish.workbook.context import Context
-from datapakke.publish.workbook.geometry import wrap_height
 from datapakke.publish.workbook.sheet import Sheet
 from datapakke.publish.workbook.texts import interval_text, method_text, polarity_text
 from datapakke.publish.workbook.values import as_text, is_missing
@@ -65,6 +64,10 @@ MEASURE_NAMES_DA = {
 }
 # A measure without a Danish name above: described, never shown by its id.
 UNNAMED_MEASURE_DA = "se definitionen"
+SOURCES_TEXT_DA = (
+    "Kilder. Hver kildes fil med kontrolsum (SHA-256), perioder, dækning og rækker, og om den er "
+    "rigtig eller syntetisk, står på arket 'Datastatus'."
+)
 DATA_SHEET_TEXT_DA = (
     "Arket 'Data' har alle tal i én tabel med overskrifter i række 2 (i pandas: "
     "pd.read_excel(fil, sheet_name='Data', header=1))."
@@ -88,9 +91,9 @@ def write(sheet: Sheet, ctx: Context) -> None:
     sheet.title(f"Om data – {ctx.pack.area_name}")
     sheet.ws.freeze_panes = "A4"
     row = _indicators(sheet, ctx, 4)
-    row = _sources(sheet, ctx, row)
     threshold = int(ctx.pack.suppression_threshold)
-    for text in (disclosure_text_da(threshold), COMPARISON_TEXT_DA, DATA_SHEET_TEXT_DA):
+    texts = (SOURCES_TEXT_DA, disclosure_text_da(threshold), COMPARISON_TEXT_DA, DATA_SHEET_TEXT_DA)
+    for text in texts:
         sheet.keep(row, sheet.paragraph_height(text, 1, LAST))
         sheet.paragraph(row, text, 1, LAST)
         row += 2
@@ -115,33 +118,6 @@ def _indicators(sheet: Sheet, ctx: Context, row: int) -> int:
             row += 1
         row += 1
     return row
-
-
-def _sources(sheet: Sheet, ctx: Context, row: int) -> int:
-    """Every source file with its SHA-256, rows and whether it is synthetic; returns the row
-    after the table and a blank one."""
-    sources = list(ctx.pack.sources.itertuples())
-    sheet.keep(row, 22 + 34 + 30 * len(sources))
-    sheet.heading(row, "Kilder")
-    labels = ["Kilde", "Fil", "SHA-256 (kontrolsum)", "Rækker", "Syntetiske data"]
-    sheet.header(row + 1, labels, (3,), centre=(4,))
-    row += 2
-    for src in sources:
-        title = " – ".join(t for t in (as_text(src.title), as_text(src.publisher)) if t)
-        sheet.put(row, 1, title, "dp_wrap")
-        file = source_file_da(as_text(src.file))
-        sheet.put(row, 2, file, "dp_wrap")
-        sheet.put(row, 3, as_text(src.sha256), "dp_mono")
-        sheet.measure(row, 4, src.rows, 0)
-        sheet.put(row, 5, "Ja" if bool(src.is_synthetic) else "Nej", "dp_centre")
-        sheet.height(row, max(wrap_height(title, 24), wrap_height(file, 40)))
-        row += 1
-    for src in sources:  # rejected files and quarantined rows: source, rows, reason, where
-        caveat = as_text(getattr(src, "caveat_da", ""))
-        if caveat:
-            sheet.paragraph(row, caveat, 2, 5, label=f"Forbehold: {as_text(src.title)}")
-            row += 1
-    return row + 1
 
 
 def _fields(ind: Any) -> list[tuple[str, str]]:

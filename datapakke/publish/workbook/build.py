@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datapakke.publish.pack_data import AreaPackData
-from datapakke.publish.workbook import about, contents, data, front, indicator, overview
+from datapakke.publish.workbook import about, contents, data, front, indicator, overview, status
 from datapakke.publish.workbook.context import Context
 from datapakke.publish.workbook.fast_rows import Built
 from datapakke.publish.workbook.sheet import Sheet, print_setup
@@ -19,6 +19,7 @@ from datapakke.publish.workbook.texts import (
     AUTHOR,
     CONTENTS,
     DATA,
+    DATA_STATUS,
     FRONT,
     OVERVIEW,
     SYNTHETIC_MARK_DA,
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 
 def build(pack: AreaPackData, charts: dict[str, Path] | None) -> Built:
-    """Front, contents, overview, one sheet per indicator, about, data; charts that are missing
+    """Front, contents, overview, one sheet per indicator, data status, about, data; charts that are missing
     on disk are left out."""
     from openpyxl import Workbook
 
@@ -51,6 +52,7 @@ def build(pack: AreaPackData, charts: dict[str, Path] | None) -> Built:
     for ind in ctx.catalogue.itertuples():
         sheet = new(ctx.sheet_names[ind.indicator_id])
         indicator.write(sheet, ctx, ind, found.get(f"indicator_{ind.indicator_id}"))
+    status.write(new(DATA_STATUS), ctx)
     about.write(new(ABOUT), ctx)
     data.write(new(DATA), ctx)
     for sheet in sheets:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datapakke.publish.workbook.context import Context
 from datapakke.publish.workbook.sheet import Sheet
-from datapakke.publish.workbook.texts import ABOUT, DATA, FRONT, OVERVIEW
+from datapakke.publish.workbook.texts import ABOUT, DATA, DATA_STATUS, FRONT, OVERVIEW
 from datapakke.publish.workbook.values import as_text
 
 _FIXED_PAGES = (
     (FRONT, "Område, kommuner, datastatus og sådan læser du pakken"),
     (OVERVIEW, "Alle indikatorer for området, kommunerne, regionen og hele landet"),
-    (ABOUT, "Definitioner, metoder, kilder med kontrolsum, diskretion og sammenligninger"),
+    (DATA_STATUS, "Hvilke filer tallene bygger på: rigtige eller syntetiske, perioder og dækning"),
+    (ABOUT, "Definitioner, metoder, diskretion og sammenligninger"),
     (DATA, "Alle tal i én lang tabel med filter (til egne analyser)"),
 )
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from datapakke.presentation import (
     COMPARISON_LABELS_DA,
+    ORIGIN_LABELS_DA,
     ROLE_LABELS_DA,
     SEX_LABELS_DA,
     TREND_LABELS_DA,
@@ -56,9 +57,11 @@ _HEADERS: dict[str, tuple[str, float]] = {
     "compared_to_area": ("Sammenlignet med området", 20),
     "compared_to_region": ("Sammenlignet med regionen", 20),
     "compared_to_national": ("Sammenlignet med hele landet", 20),
+    "compared_to_national_998": ("Sammenlignet med hele landet (99,8 %)", 20),
     "trend": ("Udvikling", 20),
     "trend_p_value": ("p-værdi (udvikling)", 11),
     "is_suppressed": ("Skjult", 8),
+    "data_origin": ("Datagrundlag", 16),
     "value_note": ("Note", 40),
 }
 # Danish words for the codes in label and flag columns.
@@ -74,7 +77,9 @@ _LABELS: dict[str, dict[Any, str]] = {
     "compared_to_area": COMPARISON_LABELS_DA,
     "compared_to_region": COMPARISON_LABELS_DA,
     "compared_to_national": COMPARISON_LABELS_DA,
+    "compared_to_national_998": COMPARISON_LABELS_DA,
     "trend": TREND_LABELS_DA,
+    "data_origin": ORIGIN_LABELS_DA,
     "is_suppressed": {True: "Ja", False: "Nej"},
 }
 # What a suppressed row may withhold: where the mart has no number there, the cell shows the

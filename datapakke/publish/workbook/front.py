@@ -13,11 +13,11 @@ from datapakke.presentation import (
     SYNTHETIC_BANNER_DA,
     suppressed_text,
 )
-from datapakke.publish.pack_data import AreaPackData
+from datapakke.publish import data_status
 from datapakke.publish.workbook.context import Context
 from datapakke.publish.workbook.sheet import Sheet
 from datapakke.publish.workbook.texts import CONTENTS
-from datapakke.publish.workbook.values import as_text, danish_time
+from datapakke.publish.workbook.values import danish_time
 
 
 def read_me_da(threshold: int) -> tuple[str, ...]:
@@ -86,22 +86,6 @@ def _facts(ctx: Context) -> list[tuple[str, str]]:
         ("Dannet", danish_time(pack.built_at)),
         ("Kodeversion", pack.code_version),
         ("Medlemskab", MEMBERSHIP_STATUS_HELP_DA.get(status, status)),
-        ("Datastatus", _data_status(pack)),
+        ("Datastatus", data_status.summary_da(pack)),
     ]
     return facts + [("Bemærk" if i == 0 else "", note) for i, note in enumerate(pack.notes)]
-
-
-def _data_status(pack: AreaPackData) -> str:
-    """Which sources are real and which are synthetic, in words."""
-    src = pack.sources
-    if src.empty:
-        return "Syntetiske data." if pack.is_synthetic else "Ingen kilder registreret."
-    synthetic = src["is_synthetic"].astype(bool)
-    titles = src["title"].map(as_text)
-    see = " Kilderne står på arket 'Om data'."
-    if synthetic.all():
-        return "Syntetiske data: alle tal er opdigtede (kommunekoder og -navne er rigtige)." + see
-    real = "; ".join(titles[~synthetic])
-    if not synthetic.any():
-        return f"Rigtige data fra: {real}." + see
-    return f"Blandet: rigtige data fra {real}; opdigtede data for {'; '.join(titles[synthetic])}."

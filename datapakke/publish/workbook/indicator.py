@@ -13,6 +13,7 @@ from datapakke.presentation import (
     SEX_LABELS_DA,
     TREND_LABELS_DA,
 )
+from datapakke.publish.data_status import indicator_origin_da
 from datapakke.publish.workbook.context import Context, withholds_denominator
 from datapakke.publish.workbook.fast_rows import CellSpec
 from datapakke.publish.workbook.geometry import HEADING_PT
@@ -76,6 +77,7 @@ def _explanation(sheet: Sheet, ctx: Context, ind: Any, last: int) -> int:
         ("Metode", f"{method_text(ind)} {interval_text(ind)}"),
         ("Retning", polarity_text(ind)),
         ("Kilde", as_text(ind.source_da)),
+        ("Datagrundlag", indicator_origin_da(ctx.pack, ind)),
         ("Forbehold", _caveats(ctx, ind)),
     ]:
         sheet.paragraph(row, text, 2, last, label=label)

@@ -9,8 +9,9 @@ from datapakke.mart.catalogue import METHOD_RULES
 from datapakke.presentation import MISSING_TEXT, suppressed_text
 from datapakke.publish.workbook.values import as_text
 
-# Fixed sheets; indicator sheets go between OVERVIEW and ABOUT.
+# Fixed sheets; indicator sheets go between OVERVIEW and DATA_STATUS.
 FRONT, CONTENTS, OVERVIEW, ABOUT, DATA = "Forside", "Indhold", "Overblik", "Om data", "Data"
+DATA_STATUS = "Datastatus"
 BACK_LINK_DA = "← Til indhold"
 SYNTHETIC_MARK_DA = "SYNTETISKE DATA"
 AUTHOR = "Datapakker"  # document creator and the author of every cell note
