@@ -25,9 +25,10 @@ def _raw_spec(spec: SourceSpec) -> dg.AssetSpec:
     return dg.AssetSpec(
         key=raw_asset_key(spec),
         group_name="raw",
-        description=f"{spec.title} ({spec.publisher}). Read from the newest file matching "
-        f"data/raw/{spec.drop_glob}, else the embedded sample {spec.sample_file}; validated rows "
-        "go to raw.validated, rejected rows to raw.quarantine.",
+        description=f"{spec.title} ({spec.publisher}). Read from every file matching "
+        f"data/raw/{spec.drop_glob} (ignoring case), each period from the newest file that has "
+        f"it, else the embedded sample {spec.sample_file}; validated rows go to raw.validated, "
+        "rejected rows to raw.quarantine, the files used to raw.source_part.",
         kinds={"duckdb", "pandas"},
         owners=["team:datapakker"],
         code_version="1",

@@ -49,6 +49,11 @@ CREATE TABLE IF NOT EXISTS raw.missing (
 ALTER TABLE raw.missing ADD COLUMN IF NOT EXISTS age_band TEXT;
 ALTER TABLE raw.missing ADD COLUMN IF NOT EXISTS reason TEXT;
 CREATE TABLE IF NOT EXISTS raw.source_finding (source_id TEXT, finding TEXT, is_warning BOOLEAN);
+-- the files an accepted source's rows come from (several drops are combined by period)
+CREATE TABLE IF NOT EXISTS raw.source_part (
+    source_id TEXT, file TEXT, file_sha256 TEXT, periods TEXT, rows_loaded BIGINT,
+    modified_at TIMESTAMPTZ, is_synthetic BOOLEAN
+);
 CREATE TABLE IF NOT EXISTS raw.validated (
     measure_id TEXT, municipality_code TEXT, period TEXT, sex TEXT, age_band TEXT,
     value DOUBLE, source_suppressed BOOLEAN, source_id TEXT,

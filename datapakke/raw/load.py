@@ -1,7 +1,7 @@
-"""Loading one source into the warehouse's raw schema.
+"""Loading one source, from one file or several combined by period, into the raw schema.
 
 Loads replace one source's rows inside a transaction, so a failure leaves the previous good rows
-in place, and loading the same file under the same registry entry twice changes nothing.
+in place, and loading the same files under the same registry entry twice changes nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +14,15 @@ from datetime import UTC, datetime
 import duckdb
 import pandas as pd
 
-from datapakke.raw.read import RAW_COLUMNS, RawLoad
+from datapakke.raw.combine import (
+    FilePart,
+    combined_validation,
+    in_period_order,
+    quarantine_of,
+    stack,
+)
+from datapakke.raw.periods import describe_periods
+from datapakke.raw.read import RAW_COLUMNS
 from datapakke.raw.registry import SourceSpec
 from datapakke.raw.validate import ValidationResult
 from datapakke.schemas import QUARANTINE_COLUMNS
@@ -23,51 +31,50 @@ from datapakke.warehouse import ensure_schema, insert_frame
 
 def load_source(
     con: duckdb.DuckDBPyConnection,
-    raw: RawLoad,
-    validation: ValidationResult | None,
+    parts: list[FilePart],
     loaded_at: datetime | None = None,
 ) -> str:
-    """Store one source's rows; return 'accepted', 'rejected' or 'unchanged'.
+    """Store one source's rows from its files; return 'accepted', 'rejected' or 'unchanged'.
 
-    A rejected file (unreadable, or too many bad rows) is recorded with its quarantine but its
-    previous accepted rows stay in use. The same accepted file loaded again changes nothing.
+    A source with a rejected file (unreadable, or too many bad rows) is recorded with its
+    quarantine and the file(s) at fault, but its previous accepted rows stay in use: a bad file
+    never silently drops its periods. The same accepted files loaded again change nothing.
     """
     ensure_schema(con)
-    spec = raw.source.spec
+    spec = parts[0].raw.source.spec
     loaded_at = loaded_at or datetime.now(UTC)
-    if accepted_unchanged(con, spec, raw.sha256):
+    files = [(part.file, part.raw.sha256) for part in parts]
+    if accepted_unchanged(con, spec, files):
         return "unchanged"
-    fingerprint = input_fingerprint(spec, raw.sha256)
+    problems = [part for part in parts if part.problem]
+    rejected = bool(problems)
+    validation = None if rejected else combined_validation(parts)
+    quarantine = quarantine_of(parts)
+    shown = problems if rejected else in_period_order(parts)
+    shown_file = ", ".join(part.file for part in shown)
+    shown_sha = ", ".join(part.raw.sha256 for part in shown)
     previous = con.execute(
         "SELECT accepted_file, accepted_sha256 FROM raw.source_file WHERE source_id = ?",
         [spec.id],
     ).fetchone()
-    rejected = raw.error is not None or validation is None or validation.is_rejected
-    message = (
-        str(raw.error)
-        if raw.error is not None
-        else (validation.rejected_reason if validation is not None else "not validated")
-    )
-    quarantine = validation.quarantine if validation is not None else _file_error_quarantine(raw)
-    # Validation's list starts from the reader's, so it already holds every skipped row.
-    skipped = len(validation.skipped) if validation is not None else len(raw.skipped)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM raw.quarantine WHERE source_id = ?", [spec.id])
         insert_frame(con, "raw.quarantine", quarantine[QUARANTINE_COLUMNS])
-        if not rejected:
-            con.execute("DELETE FROM raw.observation WHERE source_id = ?", [spec.id])
-            con.execute("DELETE FROM raw.validated WHERE source_id = ?", [spec.id])
-            con.execute("DELETE FROM raw.missing WHERE source_id = ?", [spec.id])
-            con.execute("DELETE FROM raw.source_finding WHERE source_id = ?", [spec.id])
-            insert_frame(con, "raw.observation", raw.frame[RAW_COLUMNS])
+        if validation is not None:
+            # Compared with the data they replace before those are deleted.
+            findings = _findings(con, spec.id, _notes(parts), validation)
+            for table in _REPLACED:
+                con.execute(f"DELETE FROM {table} WHERE source_id = ?", [spec.id])
+            insert_frame(
+                con, "raw.observation", stack([part.raw.frame[RAW_COLUMNS] for part in parts])
+            )
             insert_frame(con, "raw.validated", validation.rows)
             insert_frame(con, "raw.missing", validation.missing.assign(source_id=spec.id))
-            insert_frame(con, "raw.source_finding", _findings(con, spec.id, raw, validation))
+            insert_frame(con, "raw.source_finding", findings)
+            insert_frame(con, "raw.source_part", _part_rows(spec.id, parts))
         accepted_file, accepted_sha = (
-            (raw.source.display_path, raw.sha256)
-            if not rejected
-            else (previous if previous else (None, None))
+            (shown_file, shown_sha) if not rejected else (previous if previous else (None, None))
         )
         con.execute("DELETE FROM raw.source_file WHERE source_id = ?", [spec.id])
         con.execute(
@@ -78,19 +85,19 @@ def load_source(
                 spec.title,
                 spec.publisher,
                 spec.target,
-                raw.source.display_path,
-                raw.sha256,
-                raw.source.is_synthetic,
+                shown_file,
+                shown_sha,
+                parts[0].raw.source.is_synthetic,
                 "rejected" if rejected else "accepted",
-                message if rejected else "",
-                raw.rows_read,
-                0 if rejected else len(validation.rows),
+                "; ".join(part.problem for part in problems),
+                sum(part.raw.rows_read for part in parts),
+                0 if validation is None else len(validation.rows),
                 len(quarantine),
-                skipped,
+                _skipped(parts),
                 loaded_at,
                 accepted_file,
                 accepted_sha,
-                fingerprint if not rejected else None,
+                None if rejected else input_fingerprint(spec, files),
             ],
         )
         con.execute("COMMIT")
@@ -100,29 +107,61 @@ def load_source(
     return "rejected" if rejected else "accepted"
 
 
+# What an accepted load replaces of a source's previous accepted load.
+_REPLACED = (
+    "raw.observation",
+    "raw.validated",
+    "raw.missing",
+    "raw.source_finding",
+    "raw.source_part",
+)
+
+
+def _notes(parts: list[FilePart]) -> list[str]:
+    """What the reader assumed, once however many files said it."""
+    return list(dict.fromkeys(note for part in parts for note in part.raw.notes))
+
+
+def _skipped(parts: list[FilePart]) -> int:
+    # Validation's list starts from the reader's, so it already holds every skipped row.
+    return sum(
+        len(part.validation.skipped) if part.validation else len(part.raw.skipped) for part in parts
+    )
+
+
+def _part_rows(source_id: str, parts: list[FilePart]) -> pd.DataFrame:
+    """raw.source_part: each file in use, the periods taken from it and its rows."""
+    used = in_period_order(parts)
+    return pd.DataFrame(
+        {
+            "source_id": source_id,
+            "file": [part.file for part in used],
+            "file_sha256": [part.raw.sha256 for part in used],
+            "periods": [describe_periods(part.periods) for part in used],
+            "rows_loaded": [part.rows_loaded for part in used],
+            "modified_at": pd.Series(
+                [part.raw.source.modified for part in used], dtype="datetime64[ns, UTC]"
+            ),
+            "is_synthetic": [part.raw.source.is_synthetic for part in used],
+        }
+    )
+
+
 # A file loading fewer rows than this share of the data it replaces is a warning: a download with
 # a narrower selection (fewer municipalities, ages or periods) must never pass silently.
 SHRINK_WARNING_SHARE = 0.5
 
 
 def _findings(
-    con: duckdb.DuckDBPyConnection, source_id: str, raw: RawLoad, validation: ValidationResult
+    con: duckdb.DuckDBPyConnection,
+    source_id: str,
+    notes: list[str],
+    validation: ValidationResult,
 ) -> pd.DataFrame:
-    """What to store in raw.source_finding for an accepted file, warnings flagged."""
-    previous = con.execute(
-        "SELECT rows_loaded, accepted_file FROM raw.source_file "
-        "WHERE source_id = ? AND accepted_sha256 IS NOT NULL",
-        [source_id],
-    ).fetchone()
-    warnings = list(validation.warnings)
-    loaded = len(validation.rows)
-    if previous and previous[0] and loaded < SHRINK_WARNING_SHARE * previous[0]:
-        warnings.append(
-            f"loads {loaded:,} rows where the data it replaces ({previous[1]}) had "
-            f"{previous[0]:,}: check that the download covers every municipality, period, age "
-            "and sex the packs need; what it does not cover is shown as missing"
-        )
-    findings = [*raw.notes, *validation.findings]
+    """What to store in raw.source_finding for an accepted load, warnings flagged (while the
+    data it replaces are still in the warehouse)."""
+    warnings = [*validation.warnings, *_shrink_warnings(con, source_id, validation.rows)]
+    findings = [*notes, *validation.findings]
     return pd.DataFrame(
         {
             "source_id": source_id,
@@ -132,42 +171,86 @@ def _findings(
     )
 
 
+# How many municipalities a warning names before it says how many more there are.
+_NAMED = 10
+
+
+def _shrink_warnings(
+    con: duckdb.DuckDBPyConnection, source_id: str, rows: pd.DataFrame
+) -> list[str]:
+    """What new data cover less of than the real data they replace: far fewer rows, whole
+    periods, or municipalities in a period both have. A download with a narrower selection
+    must never pass silently; the synthetic sample is not compared with."""
+    previous = con.execute(
+        "SELECT accepted_file FROM raw.source_file "
+        "WHERE source_id = ? AND accepted_sha256 IS NOT NULL",
+        [source_id],
+    ).fetchone()
+    was_synthetic = con.execute(
+        "SELECT bool_or(is_synthetic) FROM raw.source_part WHERE source_id = ?", [source_id]
+    ).fetchone()[0]
+    if previous is None or was_synthetic:
+        return []
+    replaced = previous[0]
+    old = con.execute(
+        "SELECT period, municipality_code, count(*) AS n FROM raw.validated "
+        "WHERE source_id = ? GROUP BY ALL",
+        [source_id],
+    ).df()
+    warnings = []
+    before, loaded = int(old["n"].sum()), len(rows)
+    if before and loaded < SHRINK_WARNING_SHARE * before:
+        warnings.append(
+            f"loads {loaded:,} rows where the data it replaces ({replaced}) had "
+            f"{before:,}: check that the download covers every municipality, period, age "
+            "and sex the packs need; what it does not cover is shown as missing"
+        )
+    new_periods = set(rows["period"])
+    gone = sorted(set(old["period"]) - new_periods)
+    if gone:
+        warnings.append(
+            f"periods {describe_periods(gone)} were in the data it replaces ({replaced}) but "
+            "are not in the new data: keep the file that has them in data/raw/ beside the "
+            "newer one (each period is taken from the newest file that has it)"
+        )
+    present = rows[["period", "municipality_code"]].drop_duplicates().assign(present=True)
+    compared = old.merge(present, on=["period", "municipality_code"], how="left")
+    lost = compared[compared["period"].isin(new_periods) & compared["present"].isna()]
+    if not lost.empty:
+        codes = sorted(set(lost["municipality_code"]))
+        named = ", ".join(codes[:_NAMED]) + (
+            f" and {len(codes) - _NAMED} more" if len(codes) > _NAMED else ""
+        )
+        warnings.append(
+            f"municipalities {named} were in the data it replaces ({replaced}) for "
+            f"{describe_periods(set(lost['period']))} but are not in the new data: check that "
+            "the download covers every municipality; what it does not cover is shown as missing"
+        )
+    return warnings
+
+
 # Raised whenever what a load stores changes (2: raw.missing; 3: its age band and reason, and
-# raw.source_finding), so older loads are redone once.
-LOAD_FORMAT = 3
+# raw.source_finding; 4: several files per source, raw.source_part), so older loads are redone
+# once.
+LOAD_FORMAT = 4
 
 
-def input_fingerprint(spec: SourceSpec, file_sha256: str) -> str:
-    """The file's checksum, its registry entry and the load format in one: what a load was
-    made from, and how."""
+def input_fingerprint(spec: SourceSpec, files: list[tuple[str, str]]) -> str:
+    """The files (path and checksum, newest first), the registry entry and the load format in
+    one: what a load was made from, and how. A file added, changed, renamed or made newer than
+    another changes it."""
     entry = json.dumps(asdict(spec), sort_keys=True, default=list)
-    return hashlib.sha256(f"{file_sha256}\n{entry}\n{LOAD_FORMAT}".encode()).hexdigest()
+    made_from = json.dumps(files)
+    return hashlib.sha256(f"{made_from}\n{entry}\n{LOAD_FORMAT}".encode()).hexdigest()
 
 
-def accepted_unchanged(con: duckdb.DuckDBPyConnection, spec: SourceSpec, file_sha256: str) -> bool:
-    """Whether the warehouse already holds this very file, loaded under this registry entry
-    (on a connection that has been through ``ensure_schema``)."""
+def accepted_unchanged(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, files: list[tuple[str, str]]
+) -> bool:
+    """Whether the warehouse already holds these very files, loaded under this registry entry
+    (``files``: path under data/raw/ and checksum, newest first; on a connection that has been
+    through ``ensure_schema``)."""
     row = con.execute(
         "SELECT status, input_fingerprint FROM raw.source_file WHERE source_id = ?", [spec.id]
     ).fetchone()
-    return bool(row) and row[0] == "accepted" and row[1] == input_fingerprint(spec, file_sha256)
-
-
-def _file_error_quarantine(raw: RawLoad) -> pd.DataFrame:
-    """A file that cannot be read at all is one quarantine row naming the file and the reason."""
-    error = raw.error
-    return pd.DataFrame(
-        [
-            {
-                "source_id": raw.source_id,
-                "file": raw.source.display_path,
-                "row": error.row if error and error.row else 0,
-                "column": error.column if error and error.column else "",
-                "check": "readable_file",
-                "value": "",
-                "message": error.reason if error else "file could not be read",
-                "file_sha256": raw.sha256,
-                "loaded_at": pd.Timestamp.now(tz="UTC"),
-            }
-        ]
-    )
+    return bool(row) and row[0] == "accepted" and row[1] == input_fingerprint(spec, files)

@@ -10,6 +10,7 @@ period is the same, only the number may still be revised.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -127,3 +128,22 @@ def parse_period(text: str) -> Period:
 def is_future(period: Period, today: date) -> bool:
     """True when the period has not begun by ``today`` (a data row for it cannot be real yet)."""
     return period.start > today
+
+
+def describe_periods(codes: Iterable[str]) -> str:
+    """Period codes as people read a span: ``2019–2023, 2025`` ('' for none).
+
+    Consecutive periods of one frequency become one run, so a warning or a table names what a
+    file covers in a few characters however many quarters it holds.
+    """
+    periods = sorted({parse_period(code) for code in codes}, key=lambda p: (p.freq, p.start))
+    runs: list[list[Period]] = []
+    for period in periods:
+        last = runs[-1][-1] if runs else None
+        if last and last.freq == period.freq and last.end + timedelta(days=1) == period.start:
+            runs[-1].append(period)
+        else:
+            runs.append([period])
+    return ", ".join(
+        run[0].code if len(run) == 1 else f"{run[0].code}–{run[-1].code}" for run in runs
+    )

@@ -6,13 +6,12 @@ that the registry deliberately leaves out (filters, footnotes) are counted, neve
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 
+from datapakke.raw.drops import file_sha256
 from datapakke.raw.errors import SourceFileError
 from datapakke.raw.registry import ResolvedSource, SourceSpec
 from datapakke.schemas import RAW_TEXT_COLUMNS
@@ -39,14 +38,6 @@ class RawLoad:
     @property
     def source_id(self) -> str:
         return self.source.spec.id
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_table(resolved: ResolvedSource) -> tuple[pd.DataFrame, list[tuple[int, str]]]:

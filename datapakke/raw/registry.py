@@ -1,19 +1,21 @@
 """The source registry (``data/reference/sources.yaml``): which files feed which tables.
 
 Analysts edit the registry, not code, when a layout changes or a new drop arrives. Each source
-names its embedded sample file and a glob for real drops under ``data/raw/``; when a real file
-matches, the newest one (by name, which for StatBank extracts starts with a UTC timestamp) is used
-instead of the sample, so the same pipeline runs on real data exactly as it runs on the sample.
+names its embedded sample file and a glob for real drops under ``data/raw/``; when real files
+match, they are used instead of the sample (all of them, combined by period: see
+:mod:`datapakke.raw.combine`), so the same pipeline runs on real data exactly as on the sample.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
 
 from datapakke.config import REFERENCE_DIR, Settings
+from datapakke.raw.drops import matching_files
 
 TARGETS = {"population", "observation"}
 READERS = {"statbank", "file"}
@@ -62,6 +64,11 @@ class ResolvedSource:
         if self.raw_dir is not None and self.path.is_relative_to(self.raw_dir):
             return self.path.relative_to(self.raw_dir).as_posix()
         return self.path.name
+
+    @property
+    def modified(self) -> datetime:
+        """When the file was last written: the newest file supplies a period shared by several."""
+        return datetime.fromtimestamp(self.path.stat().st_mtime, UTC)
 
 
 _KEYS = {f for f in SourceSpec.__dataclass_fields__} | {"description"}
@@ -143,22 +150,27 @@ def load_registry(path: Path | None = None) -> list[SourceSpec]:
     return parse_registry(data, str(path))
 
 
-def resolve_source(spec: SourceSpec, settings: Settings) -> ResolvedSource:
-    """The file to load for a source: the newest real drop, else the embedded sample."""
+def resolve_files(spec: SourceSpec, settings: Settings) -> list[ResolvedSource]:
+    """The files to load for a source, newest first: every real drop matching its glob (newest by
+    modification time, then by path, so ``aktivitet (2).csv`` saved today beats ``aktivitet.csv``
+    from last year), else the embedded sample."""
     drops = sorted(
-        p
-        for p in settings.raw_dir.glob(spec.drop_glob)
-        if p.is_file()
-        and settings.sample_dir not in p.parents
-        and not p.name.startswith(".")
-        and not p.name.endswith(".request.json")
+        (
+            p
+            for p in matching_files(settings.raw_dir, spec.drop_glob)
+            if settings.sample_dir not in p.parents
+        ),
+        key=lambda p: (p.stat().st_mtime_ns, p.relative_to(settings.raw_dir).as_posix()),
+        reverse=True,
     )
     if drops:
-        return ResolvedSource(spec, drops[-1], is_synthetic=False, raw_dir=settings.raw_dir)
+        return [
+            ResolvedSource(spec, p, is_synthetic=False, raw_dir=settings.raw_dir) for p in drops
+        ]
     sample = settings.sample_dir / spec.sample_file
     if not sample.exists():
         raise RegistryError(
             f"source {spec.id}: no file matches {settings.raw_dir / spec.drop_glob} and the "
             f"sample file {sample} is missing (run `make sample`)"
         )
-    return ResolvedSource(spec, sample, is_synthetic=True, raw_dir=settings.raw_dir)
+    return [ResolvedSource(spec, sample, is_synthetic=True, raw_dir=settings.raw_dir)]

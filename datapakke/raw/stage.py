@@ -6,7 +6,6 @@ process one at a time, because the warehouse has one writer.
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,10 +16,12 @@ import pandas as pd
 from datapakke.config import Settings, get_settings
 from datapakke.geography import Geography, default_geography
 from datapakke.raw.advice import SourceAdvice, SourceProblem, advise_source
+from datapakke.raw.combine import FilePart, split_by_period
+from datapakke.raw.drops import file_sha256
 from datapakke.raw.load import accepted_unchanged, load_source
-from datapakke.raw.read import RawLoad, file_sha256, read_raw
-from datapakke.raw.registry import SourceSpec, resolve_source
-from datapakke.raw.validate import ValidationResult, validate_observations
+from datapakke.raw.read import read_raw
+from datapakke.raw.registry import SourceSpec, resolve_files
+from datapakke.raw.validate import validate_observations
 from datapakke.timing import Stopwatch
 from datapakke.warehouse import connect, ensure_schema
 
@@ -75,8 +76,8 @@ def ingest_sources(
             with connect(settings.warehouse_path) as con:
                 reports[spec.id] = _load_read_source(con, read)
         return [reports[spec.id] for spec in specs]
-    # Largest files first, so the small ones fill in at the end.
-    by_size = sorted(changed, key=lambda spec: -resolve_source(spec, settings).path.stat().st_size)
+    # Largest sources first, so the small ones fill in at the end.
+    by_size = sorted(changed, key=lambda spec: -_size(spec, settings))
     with ProcessPoolExecutor(max_workers=workers) as pool:
         # Workers are forked inside submit(), so all are started before the warehouse is
         # opened: no child process holds a copy of the writing connection.
@@ -84,42 +85,55 @@ def ingest_sources(
         with connect(settings.warehouse_path) as con:
             for done in as_completed(pending):
                 read = done.result()
-                reports[read.raw.source_id] = _load_read_source(con, read)
+                reports[read.spec.id] = _load_read_source(con, read)
     return [reports[spec.id] for spec in specs]
 
 
+def _size(spec: SourceSpec, settings: Settings) -> int:
+    return sum(resolved.path.stat().st_size for resolved in resolve_files(spec, settings))
+
+
 def _unchanged_sources(specs: list[SourceSpec], settings: Settings) -> dict[str, SourceReport]:
-    """Reports, from the warehouse, of the sources whose file and registry entry are as loaded."""
+    """Reports, from the warehouse, of the sources whose files and registry entry are as loaded."""
     reports: dict[str, SourceReport] = {}
     if not settings.warehouse_path.exists():
         return reports
     with connect(settings.warehouse_path) as con:
         ensure_schema(con)  # a warehouse from before the input fingerprint gets its column
         for spec in specs:
-            started = time.perf_counter()
-            resolved = resolve_source(spec, settings)
-            sha = file_sha256(resolved.path)
-            if not accepted_unchanged(con, spec, sha):
-                continue
-            rows_read, rows_loaded, rows_skipped, message = con.execute(
-                "SELECT rows_read, rows_loaded, rows_skipped, message FROM raw.source_file "
-                "WHERE source_id = ?",
-                [spec.id],
-            ).fetchone()
-            reports[spec.id] = SourceReport(
-                source_id=spec.id,
-                file=resolved.display_path,
-                sha256=sha,
-                is_synthetic=resolved.is_synthetic,
-                status="unchanged",
-                rows_read=rows_read,
-                rows_loaded=rows_loaded,
-                rows_skipped=rows_skipped,
-                quarantine=_quarantine_of(con, spec.id),
-                message=message,
-                seconds={"checksum": time.perf_counter() - started},
-            )
+            watch = Stopwatch()
+            with watch("checksum"):
+                files = [
+                    (resolved.display_path, file_sha256(resolved.path))
+                    for resolved in resolve_files(spec, settings)
+                ]
+            if accepted_unchanged(con, spec, files):
+                reports[spec.id] = _report(con, spec.id, "unchanged", watch.seconds)
     return reports
+
+
+def _report(
+    con: duckdb.DuckDBPyConnection, source_id: str, status: str, seconds: dict[str, float]
+) -> SourceReport:
+    """A source's report as the warehouse records its last load."""
+    file, sha, is_synthetic, rows_read, rows_loaded, rows_skipped, message = con.execute(
+        "SELECT file, file_sha256, is_synthetic, rows_read, rows_loaded, rows_skipped, message "
+        "FROM raw.source_file WHERE source_id = ?",
+        [source_id],
+    ).fetchone()
+    return SourceReport(
+        source_id=source_id,
+        file=file,
+        sha256=sha,
+        is_synthetic=is_synthetic,
+        status=status,
+        rows_read=rows_read,
+        rows_loaded=rows_loaded,
+        rows_skipped=rows_skipped,
+        quarantine=_quarantine_of(con, source_id),
+        message=message,
+        seconds=seconds,
+    )
 
 
 def _quarantine_of(con: duckdb.DuckDBPyConnection, source_id: str) -> pd.DataFrame:
@@ -132,10 +146,10 @@ def _quarantine_of(con: duckdb.DuckDBPyConnection, source_id: str) -> pd.DataFra
 
 @dataclass
 class ReadSource:
-    """One source file read and validated, not yet loaded."""
+    """One source's files read and validated, not yet loaded."""
 
-    raw: RawLoad
-    validation: ValidationResult | None  # None when the file could not be read at all
+    spec: SourceSpec
+    parts: list[FilePart]  # newest first; not validated when any file could not be read
     seconds: dict[str, float] = field(default_factory=dict)  # read, validate
 
 
@@ -145,47 +159,35 @@ def read_and_validate(
     geo: Geography | None = None,
     today: date | None = None,
 ) -> ReadSource:
-    """Read the file behind a source and validate its rows (touches no database)."""
+    """Read the files behind a source, take each period from the newest file that has it and
+    validate each file's rows (touches no database)."""
     geo = geo or default_geography()
     watch = Stopwatch()
     with watch("read"):
-        raw = read_raw(resolve_source(spec, settings))
-    validation = None
-    if raw.error is None:
-        with watch("validate"):
-            validation = validate_observations(
-                raw.frame,
+        loads = [read_raw(resolved) for resolved in resolve_files(spec, settings)]
+    if any(load.error is not None for load in loads):
+        return ReadSource(spec, [FilePart(load) for load in loads], watch.seconds)
+    parts = split_by_period(loads)
+    with watch("validate"):
+        for part in parts:
+            if part.raw.frame.empty:
+                continue  # every period of it is in a newer file
+            part.validation = validate_observations(
+                part.raw.frame,
                 spec,
                 geo,
                 today or date.today(),
                 settings.max_bad_share,
-                skipped=raw.skipped,
+                skipped=part.raw.skipped,
             )
-    return ReadSource(raw, validation, watch.seconds)
+    return ReadSource(spec, parts, watch.seconds)
 
 
 def _load_read_source(con: duckdb.DuckDBPyConnection, read: ReadSource) -> SourceReport:
-    raw, validation = read.raw, read.validation
     watch = Stopwatch()
     with watch("load"):
-        status = load_source(con, raw, validation)
-    quarantine = _quarantine_of(con, raw.source_id)
-    message = con.execute(
-        "SELECT message FROM raw.source_file WHERE source_id = ?", [raw.source_id]
-    ).fetchone()[0]
-    return SourceReport(
-        source_id=raw.source_id,
-        file=raw.source.display_path,
-        sha256=raw.sha256,
-        is_synthetic=raw.source.is_synthetic,
-        status=status,
-        rows_read=raw.rows_read,
-        rows_loaded=len(validation.rows) if validation is not None else 0,
-        rows_skipped=len(validation.skipped) if validation is not None else len(raw.skipped),
-        quarantine=quarantine,
-        message=message,
-        seconds={**read.seconds, **watch.seconds},
-    )
+        status = load_source(con, read.parts)
+    return _report(con, read.spec.id, status, {**read.seconds, **watch.seconds})
 
 
 @dataclass

@@ -11,7 +11,7 @@ import pytest
 
 from datapakke.geography import default_geography
 from datapakke.raw.load import _findings
-from datapakke.raw.read import RawLoad, filter_matches, read_raw
+from datapakke.raw.read import filter_matches, read_raw
 from datapakke.raw.registry import ResolvedSource, SourceSpec
 from datapakke.warehouse import ensure_schema
 from tests.raw.test_validate import raw, validate
@@ -137,13 +137,17 @@ def test_a_file_loading_far_fewer_rows_than_the_data_it_replaces_is_a_warning() 
         "INSERT INTO raw.source_file (source_id, accepted_file, accepted_sha256, rows_loaded) "
         "VALUES ('deaths_file', 'esundhed/deaths.csv', 'ab', 1000)"
     )
+    con.execute(
+        "INSERT INTO raw.validated (source_id, municipality_code, period) "
+        "SELECT 'deaths_file', '101', '2024' FROM range(1000)"
+    )
     smaller = validate(raw(("101", "2024", "M", "0-4", "12")))
-    loaded = RawLoad(None, "cd", pd.DataFrame(), notes=["CIVILSTAND is not in the file"])
-    stored = _findings(con, "deaths_file", loaded, smaller)
+    notes = ["CIVILSTAND is not in the file"]
+    stored = _findings(con, "deaths_file", notes, smaller)
     warnings = stored.loc[stored["is_warning"], "finding"].tolist()
     assert len(warnings) == 1 and "loads 1 rows where the data it replaces" in warnings[0]
     assert "(esundhed/deaths.csv) had 1,000" in warnings[0]
     assert stored.loc[~stored["is_warning"], "finding"].tolist()[0].startswith("CIVILSTAND")
-    # The same file size as before is no warning.
-    con.execute("UPDATE raw.source_file SET rows_loaded = 1")
-    assert not _findings(con, "deaths_file", loaded, smaller)["is_warning"].any()
+    # As many rows as the data it replaces is no warning.
+    con.execute("DELETE FROM raw.validated WHERE rowid > 0")
+    assert not _findings(con, "deaths_file", notes, smaller)["is_warning"].any()

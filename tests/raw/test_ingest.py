@@ -130,7 +130,7 @@ def test_unreadable_file_is_rejected_and_previous_data_stay(
     good.parent.mkdir(parents=True)
     good.write_text(GOOD_ROWS, encoding="utf-8")
     assert ingest_source(corpus_spec(), settings, today=TODAY).status == "accepted"
-    bad = drop(settings, name, target="b" + Path(name).suffix)  # newer by name: replaces a.csv
+    bad = drop(settings, name, target="b" + Path(name).suffix)  # removes a.csv, drops b.*
     before = read_frame(settings.warehouse_path, "SELECT * FROM raw.validated ORDER BY _source_row")
 
     report = ingest_source(corpus_spec(), settings, today=TODAY)
