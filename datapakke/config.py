@@ -9,6 +9,8 @@ pipeline at other folders without touching code:
 - ``DATAPAKKE_HISTORY_KEEP``: how many earlier packs to keep per area (default 10)
 - ``DATAPAKKE_MAX_BAD_SHARE``: above this share of bad rows a file is rejected whole (default 0.2)
 - ``DATAPAKKE_STATBANK_URL``: StatBank API base URL (default https://api.statbank.dk/v1)
+- ``DATAPAKKE_CONTACT``: the Danish contact line on every pack's front page (who answers
+  questions about the numbers; default: the cluster's secretariat)
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ REFERENCE_DIR = REPO_ROOT / "data" / "reference"
 SAMPLE_DIR = REPO_ROOT / "data" / "raw" / "sample"
 # History file names carry the pack's build time in UTC, like ``built_at`` in the marts.
 HISTORY_STAMP_FORMAT = "%Y%m%dT%H%M%S"
+DEFAULT_CONTACT_DA = (
+    "Spørgsmål til tallene: sundhedsklyngens eller sundhedsrådets sekretariat, eller regionens "
+    "analyseenhed."
+)
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,7 @@ class Settings:
     history_keep: int
     max_bad_share: float
     statbank_url: str
+    contact_da: str = DEFAULT_CONTACT_DA
 
     @property
     def sample_dir(self) -> Path:
@@ -133,4 +140,5 @@ def get_settings() -> Settings:
         history_keep=int(os.environ.get("DATAPAKKE_HISTORY_KEEP", "10")),
         max_bad_share=float(os.environ.get("DATAPAKKE_MAX_BAD_SHARE", "0.2")),
         statbank_url=os.environ.get("DATAPAKKE_STATBANK_URL", "https://api.statbank.dk/v1"),
+        contact_da=os.environ.get("DATAPAKKE_CONTACT", "").strip() or DEFAULT_CONTACT_DA,
     )

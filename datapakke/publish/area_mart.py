@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from datapakke.atomic import atomic_path
-from datapakke.config import REPO_ROOT, Settings
+from datapakke.config import DEFAULT_CONTACT_DA, REPO_ROOT, Settings
 from datapakke.geography import NATIONAL_CODE, Area, Geography
 from datapakke.mart import stats
 from datapakke.publish.pack_data import (
@@ -210,6 +210,7 @@ def write_area_mart(
                 "built_at": built_at,
                 "code_version": version,
                 "suppression_threshold": settings.suppression_threshold,
+                "contact_da": settings.contact_da,
             }
         ]
     )
@@ -286,4 +287,5 @@ def load_area_pack_data(mart_path: Path) -> AreaPackData:
         code_version=str(info["code_version"]),
         suppression_threshold=int(info["suppression_threshold"]),
         notes=notes,
+        contact_da=str(info.get("contact_da") or DEFAULT_CONTACT_DA),
     )

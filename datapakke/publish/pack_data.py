@@ -12,6 +12,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from datapakke.config import DEFAULT_CONTACT_DA
 from datapakke.mart.population import is_population
 
 # Columns of ``AreaPackData.funnel``: latest period, sex T, every municipality in Denmark.
@@ -66,6 +67,7 @@ class AreaPackData:
     code_version: str
     suppression_threshold: int = 5
     notes: list[str] = field(default_factory=list)  # Danish notes for the front page
+    contact_da: str = DEFAULT_CONTACT_DA  # who answers questions (settings.contact_da)
 
     @property
     def latest_period(self) -> str:

@@ -49,7 +49,7 @@ HOSTILE_NOTES = ["+1", "-1+2", "@SUM(A1)", "=1+1", "#N/A"]
 MISSING_NOTE = "Under 10 hændelser: raten vises ikke."
 SUPPRESSED = "<5"  # the fixture's threshold is 5
 MISSING = "–"
-FIXED_SHEETS = ["Forside", "Indhold", "Overblik"]
+FIXED_SHEETS = ["Forside", "Hovedpointer", "Indhold", "Overblik"]
 INVALID_SHEET_CHARS = set("[]:*?/\\")
 
 
@@ -159,7 +159,7 @@ def _indicator_sheets(pack: AreaPackData) -> list[str]:
 def test_sheets_in_order(wb: Workbook, pack: AreaPackData) -> None:
     expected = [*FIXED_SHEETS, *_indicator_sheets(pack), "Datastatus", "Om data", "Data"]
     assert wb.sheetnames == expected
-    assert len(expected) == 6 + len(pack.catalogue)
+    assert len(expected) == 7 + len(pack.catalogue)
 
 
 def test_indicator_sheets_follow_theme_order(wb: Workbook, pack: AreaPackData) -> None:
@@ -473,6 +473,24 @@ def test_data_sheet_refuses_a_contract_it_does_not_know(monkeypatch: pytest.Monk
 
 
 # --------------------------------------------------------------------------- front page, about
+
+
+def test_front_page_opens_with_the_key_findings_and_a_contact(
+    wb: Workbook, pack: AreaPackData
+) -> None:
+    from datapakke.publish.key_findings import headline, key_findings
+
+    front = wb["Forside"]
+    column_b = [front.cell(row=r, column=2).value for r in range(1, front.max_row + 1)]
+    first = headline(key_findings(pack))
+    assert len(first) == 3
+    at = column_b.index(first[0])
+    assert column_b[at : at + 3] == first
+    labels = [front.cell(row=r, column=1).value for r in range(1, front.max_row + 1)]
+    assert labels.index("Hovedpointer") < labels.index("Kommuner")  # read before the facts
+    assert "Kontakt" in labels and "Kodeversion" not in labels
+    about_text = " ".join(str(c.value) for c in _cells(wb["Om data"]) if c.value)
+    assert f"kodeversion {pack.code_version}" in about_text
 
 
 def test_synthetic_banner_on_top_of_the_first_page(wb: Workbook, pack: AreaPackData) -> None:

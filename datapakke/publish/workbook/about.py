@@ -4,6 +4,7 @@ comparisons work (the sources with checksums are on 'Datastatus'). Each indicato
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -12,7 +13,7 @@ from datapakke.presentation import suppressed_text
 from datapakke.publish.workbook.context import Context
 from datapakke.publish.workbook.sheet import Sheet
 from datapakke.publish.workbook.texts import interval_text, method_text, polarity_text
-from datapakke.publish.workbook.values import as_text, is_missing
+from datapakke.publish.workbook.values import as_text, danish_time, is_missing
 
 LAST = 5  # the sheet's last column: paragraphs are merged up to here
 DISCLOSURE_RULE_DA = {
@@ -74,6 +75,14 @@ DATA_SHEET_TEXT_DA = (
 )
 
 
+def build_text_da(code_version: str, built_at: datetime) -> str:
+    """The technical facts a reader never needs but a support request does."""
+    return (
+        f"Om denne udgave. Dannet {danish_time(built_at)} med Datapakker, kodeversion "
+        f"{code_version}. Kontrolsummer for kildefilerne står på arket 'Datastatus'."
+    )
+
+
 def disclosure_text_da(threshold: int) -> str:
     """How disclosure control works, for counts below ``threshold``."""
     return (
@@ -92,7 +101,13 @@ def write(sheet: Sheet, ctx: Context) -> None:
     sheet.ws.freeze_panes = "A4"
     row = _indicators(sheet, ctx, 4)
     threshold = int(ctx.pack.suppression_threshold)
-    texts = (SOURCES_TEXT_DA, disclosure_text_da(threshold), COMPARISON_TEXT_DA, DATA_SHEET_TEXT_DA)
+    texts = (
+        SOURCES_TEXT_DA,
+        disclosure_text_da(threshold),
+        COMPARISON_TEXT_DA,
+        DATA_SHEET_TEXT_DA,
+        build_text_da(ctx.pack.code_version, ctx.pack.built_at),
+    )
     for text in texts:
         sheet.keep(row, sheet.paragraph_height(text, 1, LAST))
         sheet.paragraph(row, text, 1, LAST)

@@ -8,8 +8,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from datapakke.publish.key_findings import key_findings
 from datapakke.publish.pack_data import AreaPackData
-from datapakke.publish.workbook import about, contents, data, front, indicator, overview, status
+from datapakke.publish.workbook import (
+    about,
+    contents,
+    data,
+    front,
+    indicator,
+    key_points,
+    overview,
+    status,
+)
 from datapakke.publish.workbook.context import Context
 from datapakke.publish.workbook.fast_rows import Built
 from datapakke.publish.workbook.sheet import Sheet, print_setup
@@ -21,6 +31,7 @@ from datapakke.publish.workbook.texts import (
     DATA,
     DATA_STATUS,
     FRONT,
+    KEY_POINTS,
     OVERVIEW,
     SYNTHETIC_MARK_DA,
 )
@@ -31,7 +42,7 @@ if TYPE_CHECKING:
 
 
 def build(pack: AreaPackData, charts: dict[str, Path] | None) -> Built:
-    """Front, contents, overview, one sheet per indicator, data status, about, data; charts that are missing
+    """Front, key findings, contents, overview, one sheet per indicator, data status, about, data; charts that are missing
     on disk are left out."""
     from openpyxl import Workbook
 
@@ -46,7 +57,9 @@ def build(pack: AreaPackData, charts: dict[str, Path] | None) -> Built:
         sheets.append(Sheet(wb.create_sheet(title), styles, pack.suppression_threshold))
         return sheets[-1]
 
-    front.write(sheets[0], ctx, found.get("pyramid"))
+    findings = key_findings(pack)
+    front.write(sheets[0], ctx, found.get("pyramid"), findings)
+    key_points.write(new(KEY_POINTS), ctx, findings)
     contents.write(new(CONTENTS), ctx)
     overview.write(new(OVERVIEW), ctx, found.get("overview"))
     for ind in ctx.catalogue.itertuples():

@@ -13,7 +13,15 @@ import pandas as pd
 from datapakke.mart.population import is_population
 from datapakke.presentation import THEME_ORDER
 from datapakke.publish.pack_data import AreaPackData
-from datapakke.publish.workbook.texts import ABOUT, CONTENTS, DATA, DATA_STATUS, FRONT, OVERVIEW
+from datapakke.publish.workbook.texts import (
+    ABOUT,
+    CONTENTS,
+    DATA,
+    DATA_STATUS,
+    FRONT,
+    KEY_POINTS,
+    OVERVIEW,
+)
 
 # Levels in display order: the area, its municipalities, the region(s), Denmark.
 ROLE_ORDER = ("area", "member", "region", "country")
@@ -89,7 +97,10 @@ _INVALID_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 def indicator_sheet_names(catalogue: pd.DataFrame) -> dict[str, str]:
     """Sheet name per indicator id: short Danish, ≤ 31 characters, valid and unique."""
-    taken = {name.casefold() for name in (FRONT, CONTENTS, OVERVIEW, DATA_STATUS, ABOUT, DATA)}
+    taken = {
+        name.casefold()
+        for name in (FRONT, KEY_POINTS, CONTENTS, OVERVIEW, DATA_STATUS, ABOUT, DATA)
+    }
     names: dict[str, str] = {}
     for ind in ordered(catalogue).itertuples():
         name = base = _short_sheet_name(str(ind.title_da), str(ind.indicator_id))

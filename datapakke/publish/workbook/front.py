@@ -14,9 +14,10 @@ from datapakke.presentation import (
     suppressed_text,
 )
 from datapakke.publish import data_status
+from datapakke.publish.key_findings import KeyFinding, headline
 from datapakke.publish.workbook.context import Context
 from datapakke.publish.workbook.sheet import Sheet
-from datapakke.publish.workbook.texts import CONTENTS
+from datapakke.publish.workbook.texts import CONTENTS, KEY_POINTS
 from datapakke.publish.workbook.values import danish_time
 
 
@@ -36,8 +37,11 @@ def read_me_da(threshold: int) -> tuple[str, ...]:
     )
 
 
-def write(sheet: Sheet, ctx: Context, pyramid: Path | None) -> None:
-    """Banner (synthetic packs), title, facts, the reading guide, the population pyramid."""
+def write(
+    sheet: Sheet, ctx: Context, pyramid: Path | None, findings: list[KeyFinding] | None = None
+) -> None:
+    """Banner (synthetic packs), title, the first key findings, facts, the reading guide, the
+    population pyramid: what a director reads first, in that order."""
     pack = ctx.pack
     sheet.layout({1: 22, 2: 108})
     row = 1
@@ -51,6 +55,13 @@ def write(sheet: Sheet, ctx: Context, pyramid: Path | None) -> None:
     sheet.put(row + 1, 1, f"Datapakke · {pack.grouping_title}", "dp_subtitle")
     sheet.height(row + 1, 20)
     row += 3
+    sheet.heading(row, KEY_POINTS)
+    row += 1
+    for i, line in enumerate(headline(findings if findings is not None else []), start=1):
+        sheet.paragraph(row, line, 2, 2, label=f"{i}.")
+        row += 1
+    sheet.link(row, 1, f"→ Alle {KEY_POINTS.lower()}", KEY_POINTS)
+    row += 2
     for label, text in _facts(ctx):
         sheet.paragraph(row, text, 2, 2, label=label)
         row += 1
@@ -83,9 +94,9 @@ def _facts(ctx: Context) -> list[tuple[str, str]]:
         ("Kommuner", members),
         ("Region" if len(pack.region_names) == 1 else "Regioner", ", ".join(pack.region_names)),
         ("Dataperiode", period_text),
-        ("Dannet", danish_time(pack.built_at)),
-        ("Kodeversion", pack.code_version),
-        ("Medlemskab", MEMBERSHIP_STATUS_HELP_DA.get(status, status)),
         ("Datastatus", data_status.summary_da(pack)),
+        ("Dannet", danish_time(pack.built_at)),
+        ("Medlemskab", MEMBERSHIP_STATUS_HELP_DA.get(status, status)),
+        ("Kontakt", pack.contact_da),
     ]
     return facts + [("Bemærk" if i == 0 else "", note) for i, note in enumerate(pack.notes)]
