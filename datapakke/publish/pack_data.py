@@ -26,6 +26,7 @@ FUNNEL_COLUMNS = [
     "value",
     "is_member",
     "is_suppressed",
+    "compared_to_national",
 ]
 
 # Columns of ``AreaPackData.population``: the area's population by period × sex × age band.

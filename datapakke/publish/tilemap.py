@@ -304,12 +304,15 @@ def tile_map_figure(
     title: str,
     legend: list[tuple[str, str]],
     width_in: float = MAP_WIDTH_IN,
+    *,
+    synthetic: bool = False,
 ) -> Figure:
     """The tile map as a figure: ``fill`` colours by code (grey where missing), a thick dark
     outline round ``outlined`` (the area's members), ``labels`` in the tiles (``None``: the
     short names; a dict: exactly those texts), the title, and a legend of ``legend`` plus
-    'no value' and 'member' where they apply, placed in the sea top right when it fits."""
-    from datapakke.publish.charts.canvas import Canvas
+    'no value' and 'member' where they apply, placed in the sea top right when it fits; the
+    diagonal 'Syntetiske data' mark over it when ``synthetic``."""
+    from datapakke.publish.charts.canvas import Canvas, draw_synthetic_mark
     from datapakke.publish.charts.legend import draw_legend
 
     members = set(outlined)
@@ -328,6 +331,8 @@ def tile_map_figure(
             canvas, keys, layout.legend_x, layout.legend_top, layout.legend_width,
             layout.legend_columns, gid="tilemap-legend",
         )  # fmt: skip
+    if synthetic:
+        draw_synthetic_mark(canvas)
     return canvas.fig
 
 

@@ -109,6 +109,9 @@ def make_area_pack_data(
                     "value": np.nan if suppressed else value,
                     "is_member": code in area.members,
                     "is_suppressed": suppressed,
+                    "compared_to_national": "not_compared"
+                    if suppressed
+                    else ("better", "similar", "worse")[int(code) % 3],
                 }
             )
     population = pd.DataFrame(

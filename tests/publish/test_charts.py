@@ -392,6 +392,7 @@ def _all_figures(pack: AreaPackData) -> list[Figure]:
         charts.indicator_figure(pack, DSR),
         charts.overview_chart(pack),
         charts.population_pyramid(pack),
+        charts.comparison_map(pack, RATE),
     ]
 
 
@@ -407,6 +408,32 @@ def test_watermark_appears_if_and_only_if_synthetic(small_pack: AreaPackData) ->
             assert marks[0].get_zorder() > 100  # over everything
 
 
+def test_map_shows_the_first_key_findings_indicator_with_its_comparisons(
+    pack: AreaPackData, tmp_path: Path
+) -> None:
+    from datapakke.publish.charts.map import map_indicator
+    from datapakke.publish.key_findings import key_findings
+
+    chosen = map_indicator(pack)
+    assert chosen == key_findings(pack)[0].indicator_id
+    drawn = charts.render_area_charts(pack, tmp_path)
+    assert drawn["map"].name == "map.png"
+    colours = {tuple(int(c) for c in p) for p in _pixels(drawn["map"])}
+    for category in ("better", "similar", "worse"):  # the fixture's three categories
+        rgb = tuple(round(255 * v) for v in to_rgba(COMPARISON_COLOURS[category])[:3])
+        assert rgb in colours, category
+    quiet = dataclasses.replace(
+        pack, funnel=pack.funnel.assign(compared_to_national="not_compared")
+    )
+    assert map_indicator(quiet) is None
+    assert "map" not in charts.render_area_charts(quiet, tmp_path / "quiet")
+
+
+def _pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.unique(np.asarray(image.convert("RGB")).reshape(-1, 3), axis=0)
+
+
 def test_print_box_is_the_workbooks() -> None:
     from datapakke.publish import workbook
 
@@ -415,7 +442,8 @@ def test_print_box_is_the_workbooks() -> None:
 
 
 def test_text_is_readable_at_print_size_and_never_cut_off() -> None:
-    """Smallest text ≥ 8 pt once the workbook fits the picture to the A4 page; no text cut off.
+    """Smallest text ≥ 8 pt (map tile labels ≥ 6 pt) once the workbook fits the picture to the A4
+    page; no text cut off.
 
     Uses the largest area (29 members: the tallest figures).
     """
@@ -429,7 +457,9 @@ def test_text_is_readable_at_print_size_and_never_cut_off() -> None:
         for text in _text_artists(fig):
             if not text.get_text().strip():
                 continue
-            assert text.get_fontsize() * print_pt >= 8 - 1e-9, text.get_text()
+            # the map's tile abbreviations ('Kbh') shrink to fit their square, never below 6 pt
+            smallest = 6 if text.get_gid() == "tilemap-label" else 8
+            assert text.get_fontsize() * print_pt >= smallest - 1e-9, text.get_text()
             box = text.get_window_extent(renderer)
             assert page.x0 - 0.5 <= box.x0 and box.x1 <= page.x1 + 0.5, text.get_text()
             assert page.y0 - 0.5 <= box.y0 and box.y1 <= page.y1 + 0.5, text.get_text()
@@ -458,7 +488,7 @@ def test_spread_keeps_labels_apart_in_order_and_inside_bounds() -> None:
 def test_render_area_charts_writes_every_png(small_pack: AreaPackData, tmp_path: Path) -> None:
     out = tmp_path / "charts"
     paths = charts.render_area_charts(small_pack, out)
-    expected = {"overview", "pyramid"} | {
+    expected = {"overview", "pyramid", "map"} | {
         f"indicator_{i}" for i in small_pack.catalogue["indicator_id"]
     }
     assert set(paths) == expected

@@ -117,6 +117,7 @@ def charts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     first = make_area_pack_data().catalogue["indicator_id"].iloc[0]
     return {
         "overview": _png(folder / "overview.png", 10, 6),
+        "map": _png(folder / "map.png", 7, 6.5),
         "pyramid": _png(folder / "pyramid.png", 7, 5),
         f"indicator_{first}": _png(folder / "indicator.png", 11, 5),
         "indicator_mortality_asr_per_100000": folder / "not-drawn.png",  # missing: skipped
@@ -635,6 +636,7 @@ def test_charts_placed_and_missing_ones_skipped(wb: Workbook, pack: AreaPackData
     first = indicator_sheet_names(pack.catalogue)[pack.catalogue["indicator_id"].iloc[0]]
     with_images = {ws.title for ws in wb.worksheets if ws._images}
     assert with_images == {"Forside", "Overblik", first}
+    assert len(wb["Overblik"]._images) == 2  # the overview chart, then the map
     for title in with_images:  # below everything else, on a page of its own
         ws = wb[title]
         anchor_row = ws._images[0].anchor._from.row + 1

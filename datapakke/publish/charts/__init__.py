@@ -29,6 +29,7 @@ from datapakke.publish.charts.indicator import (
     indicator_figure,
     trend_chart,
 )
+from datapakke.publish.charts.map import comparison_map, map_indicator
 from datapakke.publish.charts.overview import overview_chart
 from datapakke.publish.charts.png import png_bytes, save_png
 from datapakke.publish.charts.pyramid import population_pyramid
@@ -44,6 +45,7 @@ __all__ = [
     "PAGE_WIDTH_IN",
     "PRINT_BOX_IN",
     "comparison_chart",
+    "comparison_map",
     "funnel_chart",
     "funnel_data",
     "indicator_figure",
@@ -57,13 +59,17 @@ __all__ = [
 
 
 def render_area_charts(pack: AreaPackData, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
-    """Every chart of one pack: ``overview``, ``pyramid`` and ``indicator_<id>`` → PNG path."""
+    """Every chart of one pack: ``overview``, ``pyramid``, ``map`` (when an indicator has
+    comparisons) and ``indicator_<id>`` → PNG path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     charts = {
         "overview": save_png(overview_chart(pack), out / "overview.png"),
         "pyramid": save_png(population_pyramid(pack), out / "pyramid.png"),
     }
+    mapped = map_indicator(pack)
+    if mapped is not None:
+        charts["map"] = save_png(comparison_map(pack, mapped), out / "map.png")
     for indicator_id in catalogue_in_order(pack)["indicator_id"]:
         name = f"indicator_{indicator_id}"
         charts[name] = save_png(indicator_figure(pack, indicator_id), out / f"{name}.png")

@@ -244,10 +244,14 @@ class Plot:
 
 def draw_watermark(canvas: Canvas, pack: AreaPackData) -> None:
     """A diagonal 'Syntetiske data' over the whole figure, only when the numbers are made up."""
+    if pack.is_synthetic:
+        draw_synthetic_mark(canvas)
+
+
+def draw_synthetic_mark(canvas: Canvas) -> None:
+    """The diagonal 'Syntetiske data' itself (for figures drawn without a pack)."""
     from datapakke.publish.charts.fast_text import Watermark
 
-    if not pack.is_synthetic:
-        return
     w, h = canvas.width, canvas.height
     mark = Watermark(
         SYNTHETIC_WATERMARK_DA,

@@ -61,7 +61,7 @@ def build(pack: AreaPackData, charts: dict[str, Path] | None) -> Built:
     front.write(sheets[0], ctx, found.get("pyramid"), findings)
     key_points.write(new(KEY_POINTS), ctx, findings)
     contents.write(new(CONTENTS), ctx)
-    overview.write(new(OVERVIEW), ctx, found.get("overview"))
+    overview.write(new(OVERVIEW), ctx, found.get("overview"), found.get("map"))
     for ind in ctx.catalogue.itertuples():
         sheet = new(ctx.sheet_names[ind.indicator_id])
         indicator.write(sheet, ctx, ind, found.get(f"indicator_{ind.indicator_id}"))

@@ -37,8 +37,8 @@ TREND_KEYS_DA = [f"{arrow} {TREND_LABELS_DA[key]}" for key, arrow in TREND_ARROW
 ]
 
 
-def write(sheet: Sheet, ctx: Context, chart: Path | None) -> None:
-    """The table, by theme, then the chart.
+def write(sheet: Sheet, ctx: Context, chart: Path | None, map_chart: Path | None = None) -> None:
+    """The table, by theme, then the chart and the map of all municipalities.
 
     Printed, the table breaks only between themes and repeats its header after a break
     (print titles would also repeat it above the chart)."""
@@ -89,7 +89,7 @@ def write(sheet: Sheet, ctx: Context, chart: Path | None) -> None:
             if height > 19:
                 sheet.height(row, height)
             row += 1
-    sheet.image(chart, row + 1)
+    sheet.image(map_chart, sheet.image(chart, row + 1))
 
 
 def _layout(sheet: Sheet, ctx: Context, labels: list[str]) -> tuple[float, float, float]:
