@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import re
 import shutil
 import subprocess
 import sys
@@ -318,6 +319,19 @@ def test_missing_pack_says_not_built_yet(full: Built) -> None:
         assert "Ikke bygget endnu" in card
         assert "download=" not in card
     assert full.page.count("Ikke bygget endnu") == len(MISSING)
+
+
+def test_map_names_every_municipality_and_links_to_its_card(full: Built) -> None:
+    geo = default_geography()
+    svg = full.page[full.page.index('<svg xmlns="http://www.w3.org/2000/svg"') :]
+    svg = svg[: svg.index("</svg>")]
+    hrefs = re.findall(r'<a href="#([a-z0-9-]+)"', svg)
+    assert len(hrefs) == len(geo.municipalities) == 98
+    for anchor in set(hrefs):  # every link lands on a card of the page
+        assert f'<article class="card" id="{anchor}">' in full.page, anchor
+    aalborg = geo.municipalities["851"]
+    assert f"<title>{aalborg.name}: " in svg  # the name on hover, then its areas
+    assert 'id="find"' in full.page and 'getElementById("find")' in full.page
 
 
 def test_footer_has_build_time_sources_and_disclosure(full: Built) -> None:

@@ -148,6 +148,10 @@ details { font-size: .92rem; }
 summary { cursor: pointer; color: var(--accent); }
 details ul { margin: 6px 0 0; padding-left: 20px; }
 details a { color: var(--accent); }
+.map svg { width: 100%; max-width: 620px; height: auto; display: block; }
+.map a:hover rect, .map a:focus rect { stroke: #1d232b; stroke-width: 2; }
+#find { font: inherit; padding: 6px 10px; width: min(360px, 100%); border: 1px solid var(--line);
+  border-radius: 6px; }
 table.status { border-collapse: collapse; background: #fff; font-size: .88rem; width: 100%; }
 table.status th, table.status td { border: 1px solid var(--line); padding: 5px 8px;
   text-align: left; vertical-align: top; }
@@ -285,6 +289,65 @@ def _render_header(
     return "\n".join(out)
 
 
+# Muted region colours for the page's map (not the comparison colours: the map finds a pack).
+REGION_COLOURS = ("#9ecae1", "#c7e9c0", "#fdd0a2", "#dadaeb", "#fcbba1")
+
+
+def _render_map(geo: Geography, entries: Mapping[str, Sequence[AreaEntry]]) -> str:
+    """All 98 municipalities as tiles coloured by region; hovering shows the name and its
+    areas, clicking goes to the card of its area in the first grouping on the page."""
+    from datapakke.publish.tilemap import default_tile_grid, tile_map_svg
+
+    first = next(iter(entries), None)
+    regions = sorted({m.region_area_id for m in geo.municipalities.values()})
+    colour = {r: REGION_COLOURS[i % len(REGION_COLOURS)] for i, r in enumerate(regions)}
+    fill, names, links = {}, {}, {}
+    for code, muni in geo.municipalities.items():
+        areas = geo.areas_of_municipality(code)
+        fill[code] = colour[muni.region_area_id]
+        names[code] = f"{muni.name}: " + ", ".join(a.name for a in areas)
+        target = next((a for a in areas if a.grouping == first), None)
+        if target is not None:
+            links[code] = f"#{target.grouping}-{target.area_id}"
+    svg = tile_map_svg(
+        default_tile_grid(),
+        fill,
+        (),
+        names,
+        links,
+        title="Kort over kommunerne: klik på en kommune for at finde dens datapakke",
+    )
+    return "\n".join(
+        [
+            '<section id="kort">',
+            "<h2>Find din kommune</h2>",
+            '<p class="count">Skriv et kommunenavn for at se dens datapakker, eller klik på '
+            "kortet (farverne er regionerne).</p>",
+            '<p><input type="search" id="find" placeholder="Kommune, fx Aalborg" '
+            'aria-label="Find en kommune" autocomplete="off"></p>',
+            f'<div class="map">{svg}</div>',
+            "</section>",
+        ]
+    )
+
+
+# Filters the cards by the text typed into #find (names of areas and members); without
+# JavaScript the page is unchanged: every card shows.
+_SEARCH_SCRIPT = """<script>
+(function () {
+  var box = document.getElementById("find");
+  if (!box) { return; }
+  var norm = function (t) { return t.toLocaleLowerCase("da"); };
+  box.addEventListener("input", function () {
+    var q = norm(box.value.trim());
+    document.querySelectorAll("article.card").forEach(function (card) {
+      card.hidden = q !== "" && norm(card.textContent).indexOf(q) === -1;
+    });
+  });
+})();
+</script>"""
+
+
 def _render_data_status(statuses: Sequence[SourceStatus]) -> str:
     """The sources behind every pack: real or synthetic, file, periods, coverage, rows, checksum."""
     if not statuses:
@@ -377,6 +440,7 @@ def render_page(
         "<body>",
         _render_header(geo, entries, banner=bool(synthetic), status=bool(data_status)),
         '<main class="wrap">',
+        _render_map(geo, entries),
     ]
     for grouping, group in entries.items():
         built = sum(e.latest is not None for e in group)
@@ -391,5 +455,6 @@ def render_page(
         out.append("</div></section>")
     out.append(_render_data_status(data_status))
     publishers = {p for e in packs for p in e.publishers}
-    out += ["</main>", _render_footer(built_at, settings, publishers), "</body>", "</html>", ""]
+    out += ["</main>", _render_footer(built_at, settings, publishers), _SEARCH_SCRIPT]
+    out += ["</body>", "</html>", ""]
     return "\n".join(out)
