@@ -4,7 +4,7 @@ import dagster as dg
 
 from assets.core import core_tables
 from assets.metadata import column_schema, table_preview
-from assets.partitions import area_partitions
+from assets.partitions import PARTITION_NAMES_MD, area_partitions
 from assets.raw import WAREHOUSE_POOL
 from assets.resources import DatapakkeSettings
 from datapakke.geography import default_geography
@@ -86,7 +86,8 @@ def indicator_value_schema_check(settings: DatapakkeSettings) -> dg.AssetCheckRe
     partitions_def=area_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="data/marts/<grouping>/<area_id>/mart.duckdb: the published values for one area, "
-    "its members, region(s) and Denmark (read-only for notebooks and users).",
+    "its members, region(s) and Denmark (read-only for notebooks and users).\n\n"
+    + PARTITION_NAMES_MD,
     kinds={"duckdb"},
     owners=["team:datapakker"],
     code_version="1",

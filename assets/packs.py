@@ -6,7 +6,7 @@ import dagster as dg
 
 from assets.marts import area_mart
 from assets.metadata import png_thumbnail
-from assets.partitions import area_partitions
+from assets.partitions import PARTITION_NAMES_MD, area_partitions
 from assets.resources import DatapakkeSettings
 from datapakke.geography import default_geography
 from datapakke.publish.stage import build_area_packs
@@ -18,7 +18,7 @@ from datapakke.publish.stage import build_area_packs
     partitions_def=area_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="Charts (PNG) and datapakke-<grouping>-<area_id>.xlsx for one area; the previous "
-    "pack moves to history/. Built from the area's published mart only.",
+    "pack moves to history/. Built from the area's published mart only.\n\n" + PARTITION_NAMES_MD,
     kinds={"excel", "matplotlib"},
     owners=["team:datapakker"],
     code_version="1",
@@ -33,6 +33,7 @@ def area_pack(
     }
     if len(reports) == 1:
         report = reports[0]
+        metadata["area_name"] = default_geography().area_by_partition_key(report.partition_key).name
         metadata["path"] = dg.MetadataValue.path(str(report.pack_path))
         metadata["size_kb"] = round(report.pack_bytes / 1024, 1)
         metadata["charts"] = len(report.chart_paths)

@@ -58,6 +58,16 @@ def test_partitions_match_the_reference_data() -> None:
     assert "klynge2022.nordjylland-midt" in keys and "sundhedsraad2027.fyn" in keys
 
 
+def test_partition_pickers_name_each_area() -> None:
+    """Dagster shows partition keys only: the per-area assets' descriptions name each one."""
+    geo = default_geography()
+    graph = defs.resolve_asset_graph()
+    for key in ("area_mart", "area_pack"):
+        description = graph.get(dg.AssetKey(key)).description
+        for area in geo.areas.values():
+            assert f"| `{area.partition_key}` | {area.name} |" in description, (key, area)
+
+
 def test_nightly_schedule_runs_at_0230_copenhagen_for_all_areas() -> None:
     assert nightly_refresh.cron_schedule == "30 2 * * *"
     assert nightly_refresh.execution_timezone == "Europe/Copenhagen"
