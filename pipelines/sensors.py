@@ -1,13 +1,25 @@
-"""A sensor on data/raw/: a run when a file is added or its content changes, none otherwise."""
+"""A sensor on data/raw/: a run when what a refresh would load differs from what the warehouse
+holds, none otherwise.
+
+It compares each source's files now (paths and checksums, which file is newest, the registry
+entry) with the fingerprint the warehouse stored when it last accepted that source, so it sees
+what matters and nothing else: the embedded sample is not a drop (it is what the warehouse
+already holds), a deleted or replaced drop is a change, a restart changes nothing (no cursor is
+needed to know what is loaded), and a rejected source asks once per state of its files. Files
+must be unchanged over two ticks before a run is requested, so a half-copied file is never
+ingested and a burst of files becomes one run.
+"""
 
 import hashlib
 import json
 
 import dagster as dg
+import duckdb
 
 from assets.partitions import ALL_AREAS_TAGS
 from assets.resources import DatapakkeSettings
 from datapakke.raw import drops as raw_files
+from datapakke.raw.stage import sources_to_reload
 from pipelines.jobs import refresh_all
 
 
@@ -15,25 +27,34 @@ from pipelines.jobs import refresh_all
     job=refresh_all,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Starts refresh_all when a file in data/raw/ is added or changed (by SHA-256).",
+    description="Starts refresh_all when data/raw/ differs from what the warehouse loaded (a "
+    "drop added, changed, replaced or deleted), once the files have been still for one tick.",
 )
 def raw_file_sensor(
     context: dg.SensorEvaluationContext, settings: DatapakkeSettings
 ) -> dg.SensorResult | dg.SkipReason:
-    previous = json.loads(context.cursor) if context.cursor else {}
-    current = raw_files.snapshot(settings.get().raw_dir)
-    changed = raw_files.changed(previous, current)
-    if not changed:
-        return dg.SkipReason("no new or changed files in data/raw/")
-    run_key = hashlib.sha256(
-        json.dumps({path: current[path] for path in changed}, sort_keys=True).encode()
-    ).hexdigest()[:16]
+    resolved = settings.get()
+    snapshot = raw_files.snapshot(resolved.raw_dir)
+    state = hashlib.sha256(json.dumps(snapshot, sort_keys=True).encode()).hexdigest()[:16]
+    if context.cursor != state:  # changed since the last tick: wait until the files are still
+        return dg.SensorResult(
+            skip_reason="files in data/raw/ changed since the last check; waiting until they "
+            "are still",
+            cursor=state,
+        )
+    try:
+        stale = sources_to_reload(resolved)
+    except duckdb.IOException:
+        return dg.SkipReason("a refresh holds the warehouse; checking again on the next tick")
+    if not stale:
+        return dg.SkipReason("data/raw/ holds what the warehouse loaded")
+    run_key = hashlib.sha256(json.dumps(stale, sort_keys=True).encode()).hexdigest()[:16]
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
                 run_key=run_key,
-                tags={**ALL_AREAS_TAGS, "datapakke/changed_files": ", ".join(changed)[:900]},
+                tags={**ALL_AREAS_TAGS, "datapakke/changed_sources": ", ".join(sorted(stale))},
             )
         ],
-        cursor=json.dumps(current, sort_keys=True),
+        cursor=state,
     )

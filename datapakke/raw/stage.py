@@ -18,9 +18,9 @@ from datapakke.geography import Geography, default_geography
 from datapakke.raw.advice import SourceAdvice, SourceProblem, advise_source
 from datapakke.raw.combine import FilePart, split_by_period
 from datapakke.raw.drops import file_sha256
-from datapakke.raw.load import accepted_unchanged, load_source
+from datapakke.raw.load import accepted_unchanged, input_fingerprint, load_source
 from datapakke.raw.read import read_raw
-from datapakke.raw.registry import SourceSpec, resolve_files
+from datapakke.raw.registry import SourceSpec, load_registry, resolve_files
 from datapakke.raw.validate import validate_observations
 from datapakke.timing import Stopwatch
 from datapakke.warehouse import connect, ensure_schema
@@ -93,6 +93,40 @@ def _size(spec: SourceSpec, settings: Settings) -> int:
     return sum(resolved.path.stat().st_size for resolved in resolve_files(spec, settings))
 
 
+def current_files(spec: SourceSpec, settings: Settings) -> list[tuple[str, str]]:
+    """The files a load of ``spec`` would read now: path under data/raw/ and checksum, newest
+    first (what ``input_fingerprint`` is made of)."""
+    return [
+        (resolved.display_path, file_sha256(resolved.path))
+        for resolved in resolve_files(spec, settings)
+    ]
+
+
+def sources_to_reload(
+    settings: Settings | None = None, specs: list[SourceSpec] | None = None
+) -> dict[str, str]:
+    """Source id → fingerprint of its files now, for every source whose files or registry entry
+    differ from what the warehouse holds as accepted (every source when there is no warehouse; a
+    rejected source until its files change back or are fixed). Read-only, so the file sensor can
+    ask while nothing runs; raises ``duckdb.IOException`` while a refresh holds the warehouse."""
+    settings = settings or get_settings()
+    specs = specs if specs is not None else load_registry()
+    now = {spec.id: input_fingerprint(spec, current_files(spec, settings)) for spec in specs}
+    if not settings.warehouse_path.exists():
+        return now
+    with connect(settings.warehouse_path, read_only=True, retries=1) as con:
+        try:
+            loaded = dict(
+                con.execute(
+                    "SELECT source_id, input_fingerprint FROM raw.source_file "
+                    "WHERE status = 'accepted'"
+                ).fetchall()
+            )
+        except duckdb.CatalogException:  # a warehouse from before fingerprints: reload all
+            loaded = {}
+    return {source: print_ for source, print_ in now.items() if loaded.get(source) != print_}
+
+
 def _unchanged_sources(specs: list[SourceSpec], settings: Settings) -> dict[str, SourceReport]:
     """Reports, from the warehouse, of the sources whose files and registry entry are as loaded."""
     reports: dict[str, SourceReport] = {}
@@ -103,10 +137,7 @@ def _unchanged_sources(specs: list[SourceSpec], settings: Settings) -> dict[str,
         for spec in specs:
             watch = Stopwatch()
             with watch("checksum"):
-                files = [
-                    (resolved.display_path, file_sha256(resolved.path))
-                    for resolved in resolve_files(spec, settings)
-                ]
+                files = current_files(spec, settings)
             if accepted_unchanged(con, spec, files):
                 reports[spec.id] = _report(con, spec.id, "unchanged", watch.seconds)
     return reports

@@ -23,6 +23,8 @@ from assets.partitions import ALL_AREAS_TAGS, area_partitions
 from assets.resources import DatapakkeSettings
 from datapakke.config import REPO_ROOT, SAMPLE_DIR
 from datapakke.geography import default_geography
+from datapakke.raw.registry import load_registry
+from datapakke.raw.stage import ingest_sources
 from pipelines.definitions import defs
 from pipelines.schedules import nightly_refresh
 from pipelines.sensors import raw_file_sensor
@@ -85,29 +87,74 @@ def test_nightly_schedule_runs_at_0230_copenhagen_for_all_areas() -> None:
     assert [t.day for t in local] == [28, 29, 30, 31]
 
 
-def test_sensor_runs_on_new_and_changed_files_only(tmp_path: Path) -> None:
-    settings = DatapakkeSettings(raw_dir=str(tmp_path))
-    (tmp_path / "esundhed").mkdir()
-    drop = tmp_path / "esundhed" / "aeldre-2026.xlsx"
-    drop.write_bytes(b"first version")
+@pytest.fixture
+def loaded_sample(tmp_path: Path) -> DatapakkeSettings:
+    """A warehouse that has loaded the embedded sample (raw stage only), in tmp_path."""
+    shutil.copytree(SAMPLE_DIR, tmp_path / "raw" / "sample")
+    settings = DatapakkeSettings(raw_dir=str(tmp_path / "raw"), marts_dir=str(tmp_path / "marts"))
+    ingest_sources(load_registry(), settings.get(), default_geography())
+    return settings
 
-    def tick(cursor: str | None):
-        context = dg.build_sensor_context(cursor=cursor, resources={"settings": settings})
-        return raw_file_sensor(context)
 
-    first = tick(None)
-    assert len(first.run_requests) == 1
-    assert "esundhed/aeldre-2026.xlsx" in first.run_requests[0].tags["datapakke/changed_files"]
-    same = tick(first.cursor)
-    assert isinstance(same, dg.SkipReason)
-    os.utime(drop, None)  # touched, not changed: the cursor is the content hash, not the mtime
-    assert isinstance(tick(first.cursor), dg.SkipReason)
-    drop.write_bytes(b"second version")
-    changed = tick(first.cursor)
-    assert len(changed.run_requests) == 1
-    assert changed.run_requests[0].run_key != first.run_requests[0].run_key
-    (tmp_path / "esundhed" / ".~lock.aeldre.xlsx#").write_bytes(b"editor lock")
-    assert isinstance(tick(changed.cursor), dg.SkipReason)
+class SensorTicks:
+    """Ticks of the file sensor, keeping its cursor as the daemon would (also over a restart)."""
+
+    def __init__(self, settings: DatapakkeSettings) -> None:
+        self.settings, self.cursor = settings, None
+
+    def tick(self) -> tuple[list[dg.RunRequest], str]:
+        """The run requests and the skip message of one tick."""
+        context = dg.build_sensor_context(cursor=self.cursor, resources={"settings": self.settings})
+        result = raw_file_sensor(context)
+        if isinstance(result, dg.SkipReason):
+            return [], result.skip_message or ""
+        self.cursor = result.cursor or self.cursor
+        skip = result.skip_reason.skip_message if result.skip_reason else ""
+        return list(result.run_requests or []), skip or ""
+
+    def settled(self) -> tuple[list[dg.RunRequest], str]:
+        """Tick until files have been still for one tick (a first sight only records them)."""
+        self.tick()
+        return self.tick()
+
+
+def _changed(requests: list[dg.RunRequest]) -> str:
+    assert len(requests) == 1
+    return requests[0].tags["datapakke/changed_sources"]
+
+
+def test_sensor_sees_the_truth_of_data_raw(loaded_sample: DatapakkeSettings) -> None:
+    raw = Path(loaded_sample.raw_dir)
+    sensor = SensorTicks(loaded_sample)
+    # the sample is what the warehouse holds: not a drop, no run
+    assert sensor.settled() == ([], "data/raw/ holds what the warehouse loaded")
+    # a burst of two drops, the second still being copied: nothing until both are still
+    drop = raw / "statbank" / "AED06" / "AED06-2026.csv"
+    drop.parent.mkdir(parents=True)
+    shutil.copyfile(raw / "sample" / "statbank" / "AED06.csv", drop)
+    partial = raw / "statbank" / "HJEMSYG" / "HJEMSYG-2026.csv"
+    partial.parent.mkdir(parents=True)
+    content = (raw / "sample" / "statbank" / "HJEMSYG.csv").read_bytes()
+    partial.write_bytes(content[: len(content) // 2])
+    requests, skip = sensor.tick()
+    assert not requests and "waiting" in skip
+    partial.write_bytes(content)  # the copy completes
+    assert sensor.tick()[0] == []
+    requests, _ = sensor.tick()
+    assert _changed(requests) == "aed06_home_help, hjemsyg_home_nursing"  # one run for both
+    # a restart: the daemon keeps the cursor; the same state gives the same run key (run once)
+    restarted = SensorTicks(loaded_sample)
+    restarted.cursor = sensor.cursor
+    assert restarted.tick()[0][0].run_key == requests[0].run_key
+    # once loaded, quiet; deleting a drop is a change
+    ingest_sources(load_registry(), loaded_sample.get(), default_geography())
+    assert sensor.tick() == ([], "data/raw/ holds what the warehouse loaded")
+    drop.unlink()
+    assert _changed(sensor.settled()[0]) == "aed06_home_help"
+    # editor lock files and partial downloads are not drops: still only the deletion
+    (raw / "statbank" / "HJEMSYG" / "~$HJEMSYG-2026.xlsx").write_bytes(b"lock")
+    (raw / "statbank" / "HJEMSYG" / "HJEMSYG-2027.csv.crdownload").write_bytes(b"half")
+    assert _changed(sensor.settled()[0]) == "aed06_home_help"
 
 
 @pytest.fixture(scope="module")
