@@ -43,6 +43,7 @@ NAME_ALIASES = {
     "københavns kommune": "København",
     "copenhagen": "København",
     "aarhus kommune": "Aarhus",
+    "vesthimmerlands": "Vesthimmerland",  # Statistics Denmark's label for 820
 }
 # Area codes that are aggregates in DST extracts (the whole country, regions, landsdele).
 _AGGREGATE_CODE = re.compile(r"^(000|08[1-5]|108[1-5]|\d{1,2})$")

@@ -29,6 +29,8 @@ _SPECIAL_NAMES = {
     "uoplyst": "Uoplyst kommune",
     "unknown municipality": "Uoplyst kommune",
 }
+# Special areas DST counts in a region's total: Christiansø is administered from Region Hovedstaden.
+SPECIAL_AREA_REGION = {"Christiansø": "084"}
 _COUNTRY_TEXTS = {"000", "hele landet", "danmark", "denmark", "all denmark", "i alt"}
 # A sum off by less than this is rounding in a published figure, not a disagreement.
 _TOLERANCE = 0.5
@@ -71,10 +73,11 @@ def aggregate_identity(text: str, geography: Geography) -> str | None:
 def cross_check_aggregates(
     cells: pd.DataFrame, aggregates: pd.DataFrame, geography: Geography
 ) -> tuple[list[str], list[str]]:
-    """Compare each aggregate with the sum of its municipalities (and, for the country, the
-    special areas). Both frames: ``area`` (code, or 'country'/region code for aggregates),
-    ``key`` (measure, period, sex and age as written) and ``value``. Returns (findings,
-    warnings): a disagreement is a warning."""
+    """Compare each aggregate with the sum of its municipalities and the special areas it counts
+    (all of them for the country, Christiansø for Region Hovedstaden). Both frames: ``area``
+    (code, a special area's name, or 'country'/region code for aggregates), ``key`` (measure,
+    period, sex and age as written) and ``value``. Returns (findings, warnings): a
+    disagreement is a warning."""
     if aggregates.empty:
         return [], []
     members: dict[str, set[str]] = {"country": set(geography.municipalities)}
@@ -116,8 +119,13 @@ def cross_check_aggregates(
 
 
 def _is_special(cells: pd.DataFrame, identity: object) -> pd.Series:
-    """Special areas are part of the country's total but of no region."""
-    return (cells["area"] == SPECIAL_AREA) & (identity == "country")
+    """The special areas an aggregate counts: every one for the country, Christiansø for its
+    region (DST's regional totals include it), none for the other regions."""
+    special = cells["area"].isin(set(_SPECIAL_NAMES.values()))
+    if identity == "country":
+        return special
+    counted = {name for name, region in SPECIAL_AREA_REGION.items() if region == identity}
+    return special & cells["area"].isin(counted)
 
 
 def _label(identity: object) -> str:

@@ -6,6 +6,7 @@ that the registry deliberately leaves out (filters, footnotes) are counted, neve
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -20,6 +21,12 @@ RAW_COLUMNS = [*RAW_TEXT_COLUMNS, "_source_file", "_source_row", "_file_sha256",
 #: How StatBank writes "all values of a variable", as codes and as Danish/English labels: a filter
 #: asking for one of them accepts any of them (``CIVILSTAND: [TOT]`` keeps "I alt").
 TOTAL_TEXTS = frozenset({"tot", "ialt", "i alt", "total", "in total", "all"})
+#: Æ, Ø, Å written out in ASCII, as users and some tools rename ``OMRÅDE`` to ``OMRAADE`` or
+#: ``OMRADE``: two spellings of each letter, tried in turn.
+_ASCII_SPELLINGS = (
+    str.maketrans({"æ": "ae", "ø": "oe", "å": "aa"}),
+    str.maketrans({"æ": "ae", "ø": "o", "å": "a"}),
+)
 
 
 @dataclass
@@ -56,6 +63,38 @@ def _required_columns(spec: SourceSpec) -> list[str]:
     needed = [c for role, c in spec.columns.items() if role != "value"]
     needed += list(spec.value_columns) or [spec.columns["value"]]
     return list(dict.fromkeys(needed))
+
+
+def _ascii_spellings(column: str) -> set[str]:
+    folded = column.strip().casefold()
+    return {folded.translate(table) for table in _ASCII_SPELLINGS}
+
+
+def _match_ascii_spellings(
+    table: pd.DataFrame, needed: list[str], notes: list[str]
+) -> pd.DataFrame:
+    """Rename a column the registry needs that the file writes without æ, ø, å (``OMRAADE`` for
+    ``OMRÅDE``, ``KON`` for ``KØN``): the same variable, so it is read, and noted once."""
+    renames: dict[str, str] = {}
+    for column in needed:
+        if column in table.columns:
+            continue
+        spellings = _ascii_spellings(column)
+        found = [c for c in table.columns if c not in needed and c.casefold() in spellings]
+        if len(found) == 1:
+            renames[found[0]] = column
+            notes.append(f"column {found[0]!r} read as {column!r} (the same name without æ, ø, å)")
+    return table.rename(columns=renames) if renames else table
+
+
+def _unnamed_columns_hint(found: list[str]) -> str:
+    """Why a web export's columns are STUB1…: its title line, which names them, is gone."""
+    if not any(re.fullmatch(r"STUB\d+", c) for c in found):
+        return ""
+    return (
+        "; STUB1… are the label columns of a statistikbanken.dk export, named from its title "
+        "line ('… efter område, køn og tid'): keep that first line in the file, as exported"
+    )
 
 
 def filter_matches(values: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
@@ -118,22 +157,24 @@ def read_raw(resolved: ResolvedSource, loaded_at: datetime | None = None) -> Raw
     spec = resolved.spec
     sha = file_sha256(resolved.path)
     empty = pd.DataFrame(columns=RAW_COLUMNS)
+    notes: list[str] = []
     try:
         table, skipped = _read_table(resolved)
-        missing = [c for c in _required_columns(spec) if c not in table.columns]
+        needed = _required_columns(spec)
+        table = _match_ascii_spellings(table, [*needed, *spec.filters], notes)
+        missing = [c for c in needed if c not in table.columns]
         if missing:
-            found = ", ".join(c for c in table.columns if not c.startswith("_"))
+            found = [c for c in table.columns if not c.startswith("_")]
             raise SourceFileError(
                 resolved.display_path,
                 f"missing column(s) {', '.join(repr(c) for c in missing)} needed by source "
-                f"{spec.id}; found {found}",
+                f"{spec.id}; found {', '.join(found)}" + _unnamed_columns_hint(found),
                 column=missing[0],
             )
     except SourceFileError as error:
         return RawLoad(resolved, sha, empty, error=error)
 
     rows_read = len(table)
-    notes: list[str] = []
     try:
         table = _apply_filters(table, spec, resolved.display_path, skipped, notes)
     except SourceFileError as error:

@@ -25,6 +25,7 @@ from datapakke.raw.coverage import (
     cross_check_aggregates,
     single_age_gaps,
     special_area_findings,
+    special_area_name,
 )
 from datapakke.raw.periods import Period, parse_period
 from datapakke.raw.periods import is_future as is_future_period
@@ -380,12 +381,14 @@ def validate_observations(
 
 
 def _single_ages(raw: pd.DataFrame, typed: pd.DataFrame) -> pd.DataFrame:
-    """The typed rows written with a single-year age, with that age as a number."""
-    age_text = raw.loc[typed.index, "age_text"].str.strip()
-    single = age_text.str.fullmatch(r"\d+").fillna(False).astype(bool)
+    """The typed rows written with a single-year age (``38``, or a label ``38 år``), with that
+    age as a number: a labels download must have its missing ages found like a codes one."""
+    age_text = raw.loc[typed.index, "age_text"].str.strip().str.casefold()
+    age = age_text.str.extract(r"^(\d+)\s*(?:år|årige|years?)?$", expand=False)
+    single = age.notna()
     return typed.loc[
         single, ["measure_id", "municipality_code", "period", "sex", "age_band"]
-    ].assign(age=age_text[single].astype(int))
+    ].assign(age=age[single].astype(int))
 
 
 def _cross_check(
@@ -414,9 +417,10 @@ def _cross_check(
             "value": value,
         }
     )[is_aggregate & counts]
-    cells = pd.DataFrame({"area": parsed.municipality, "key": key, "value": value})[
-        ~is_aggregate & counts
-    ]
+    # a special area by its name: the country counts them all, a region only its own
+    special = raw["municipality_text"].map(special_area_name)
+    area = parsed.municipality.where(parsed.municipality != SPECIAL_AREA, special)
+    cells = pd.DataFrame({"area": area, "key": key, "value": value})[~is_aggregate & counts]
     return cross_check_aggregates(cells, aggregates.dropna(subset=["area"]), geography)
 
 

@@ -89,11 +89,15 @@ def test_special_areas_are_counted_and_reported_never_quarantined_or_merged() ->
     )
 
 
-def _national_file(country_total: str) -> pd.DataFrame:
+def _national_rows(country_total: str) -> list[tuple[str, ...]]:
     rows = [(code, "2024", "M", "0-4", "10") for code in sorted(GEO.municipalities)]
     rows.append(("Christiansø", "2024", "M", "0-4", "1"))
     rows.append(("Hele landet", "2024", "M", "0-4", country_total))
-    return raw(*rows)
+    return rows
+
+
+def _national_file(country_total: str) -> pd.DataFrame:
+    return raw(*_national_rows(country_total))
 
 
 def test_aggregates_that_agree_with_their_municipalities_say_so() -> None:
@@ -106,6 +110,21 @@ def test_an_aggregate_that_disagrees_with_its_municipalities_is_reported() -> No
     mismatch = [f for f in result.warnings if "disagree" in f]
     assert mismatch and "1,000 in the file, 981 summed" in mismatch[0]
     assert len(result.rows) == 98  # the municipal rows are still used
+
+
+def test_christiansoe_counts_in_region_hovedstaden_and_no_other_region() -> None:
+    """DST's Region Hovedstaden total includes Christiansø (real FOLK1AM: off by exactly 94)."""
+    hovedstaden = sum(m.region_code == "084" for m in GEO.municipalities.values())
+    sjaelland = sum(m.region_code == "085" for m in GEO.municipalities.values())
+    region_rows = [
+        ("Region Hovedstaden", "2024", "M", "0-4", str(10 * hovedstaden + 1)),
+        ("Region Sjælland", "2024", "M", "0-4", str(10 * sjaelland)),
+    ]
+    agreed = validate(raw(*_national_rows("981"), *region_rows))
+    assert not agreed.warnings, agreed.warnings
+    region_rows[0] = ("Region Hovedstaden", "2024", "M", "0-4", str(10 * hovedstaden))
+    off = validate(raw(*_national_rows("981"), *region_rows))
+    assert any("region 084" in w and "summed" in w for w in off.warnings)
 
 
 def test_a_partial_file_says_its_aggregates_were_not_checked() -> None:
@@ -125,7 +144,9 @@ def test_a_missing_single_age_makes_its_band_missing_not_an_undercount() -> None
     assert any("single ages missing (38)" in f for f in result.warnings)
 
 
-@pytest.mark.parametrize("text", ["Copenhagen", "København", "101", "Høje Taastrup", "Århus"])
+@pytest.mark.parametrize(
+    "text", ["Copenhagen", "København", "101", "Høje Taastrup", "Århus", "Vesthimmerlands"]
+)
 def test_spellings_users_meet_resolve_to_a_municipality(text: str) -> None:
     assert GEO.resolve_municipality(text) in GEO.municipalities
 

@@ -171,6 +171,48 @@ def test_binary_garbage_is_a_clear_error(data: bytes, message: str, row: int | N
     assert info.value.row == row
 
 
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_file_cut_inside_its_last_value_is_refused(quoted: bool) -> None:
+    """StatBank ends every line with a line break; without one the last value may be cut short
+    ('12' of '1234') and would load as a wrong number."""
+    data = b"OMR;TID;INDHOLD\r\n101;2024;5\r\n" + (b'"147"' if quoted else b"147") + b";2024;12"
+    with pytest.raises(SourceFileError, match="looks truncated: the last line has no line br"):
+        read_statbank_extract(data, "x.csv")
+    frame, skipped = read_statbank_extract(data + b"\r\n", "x.csv")
+    assert frame["INDHOLD"].tolist() == ["5", "12"] and skipped == []
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_notes_typed_under_an_api_extract_are_skipped_lines(quoted: bool) -> None:
+    """As typed in a text editor, and as Excel saves them (padded with empty fields)."""
+    first = b'"101"' if quoted else b"101"
+    data = (
+        b"OMR;TID;INDHOLD\r\n"
+        + first
+        + b";2024;5\r\n\r\n* Forel\xc3\xb8bige tal\r\nKilde: DST;;\r\n"
+    )
+    frame, skipped = read_statbank_extract(data, "x.csv")
+    assert frame["INDHOLD"].tolist() == ["5"]
+    assert skipped == [
+        (4, "below the table, not data (a note?): '* Foreløbige tal'"),
+        (5, "below the table, not data (a note?): 'Kilde: DST'"),
+    ]
+    with pytest.raises(SourceFileError, match="expected 3 fields like the header, found 1"):
+        read_statbank_extract(
+            data.replace(b"\r\n* Forel", b"\r\nLine;2024;3\r\n* Forel").replace(
+                b"Kilde: DST;;\r\n", b"Kilde"
+            ),
+            "x.csv",
+        )
+
+
+def test_utf16_is_an_encoding_problem_not_a_binary_file() -> None:
+    text = "OMRÅDE;TID;INDHOLD\r\n101;2024;5\r\n"
+    for data in (text.encode("utf-16"), text.encode("utf-16-le")):
+        with pytest.raises(SourceFileError, match="UTF-16 encoded"):
+            read_statbank_extract(data, "x.csv")
+
+
 def test_utf8_saved_again_as_windows_1252_is_refused() -> None:
     garbled = "OMRÅDE;TID;INDHOLD\r\nLæsø;2024;3\r\n".encode().decode("cp1252").encode()
     with pytest.raises(SourceFileError, match="garbled") as info:
@@ -301,7 +343,7 @@ def test_same_as_above_needs_a_row_above() -> None:
 
 def test_untitled_or_unmatched_title_gives_generic_names() -> None:
     for title in ['"Døde"', '"Døde efter område, køn og tid"', ""]:
-        lines = [title, *EXPORT_LINES[1:]] if title else EXPORT_LINES[2:]
+        lines = [title, *EXPORT_LINES[1:], ""] if title else [*EXPORT_LINES[2:], ""]
         frame, _ = read_statbank_extract("\n".join(lines).encode(), "DOD.csv")
         assert list(frame.columns) == ["STUB1", "STUB2", "STUB3", "TID", "INDHOLD", "_source_row"]
         assert frame["STUB1"].iloc[-1] == "Læsø"

@@ -57,26 +57,38 @@ def decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
     return text, encoding
 
 
-def _refuse_binary(path: Path, data: bytes, encoding: str | None) -> None:
-    """Empty files, UTF-16/32 (with or without BOM) and binary files with NUL bytes."""
+def refuse_wide_encoding(path: str | Path, data: bytes) -> None:
+    """UTF-16/32 with a BOM, or mostly-ASCII UTF-16 without one (every other byte NUL): what
+    Excel's "Unicode text" writes. Said as an encoding problem, not as a binary file, so the
+    user knows to save the file again rather than download it again."""
     for bom, name in _WIDE_BOMS:
-        if encoding is None and data.startswith(bom):
+        if data.startswith(bom):
             raise SourceFileError(
                 path,
                 f"is {name} encoded, which the reader does not accept: save it as "
                 "'CSV UTF-8' (or Windows-1252)",
             )
+    head = data[:4096]
+    if len(head) < 2 or b"\x00" not in head:
+        return
+    odd, even = head[1::2].count(0) / len(head[1::2]), head[0::2].count(0) / len(head[0::2])
+    if (odd > 0.7 and even < 0.1) or (even > 0.7 and odd < 0.1):
+        raise SourceFileError(
+            path,
+            "looks UTF-16 encoded (every other byte is NUL): save it as 'CSV UTF-8'",
+        )
+
+
+def _refuse_binary(path: Path, data: bytes, encoding: str | None) -> None:
+    """Empty files, UTF-16/32 (with or without BOM) and binary files with NUL bytes."""
+    wide = encoding is not None and ("16" in encoding or "32" in encoding)
+    if encoding is None and data.startswith(tuple(bom for bom, _ in _WIDE_BOMS)):
+        refuse_wide_encoding(path, data)  # before the emptiness test: a BOM alone is UTF-16
     if not data.lstrip(codecs.BOM_UTF8).strip():
         raise SourceFileError(path, "file is empty")
     nul = data.find(b"\x00")
-    if nul >= 0 and (encoding is None or ("16" not in encoding and "32" not in encoding)):
-        head = data[:4096]
-        odd, even = head[1::2].count(0) / len(head[1::2]), head[0::2].count(0) / len(head[0::2])
-        if (odd > 0.7 and even < 0.1) or (even > 0.7 and odd < 0.1):  # mostly-ASCII UTF-16
-            raise SourceFileError(
-                path,
-                "looks UTF-16 encoded (every other byte is NUL): save it as 'CSV UTF-8'",
-            )
+    if nul >= 0 and not wide:
+        refuse_wide_encoding(path, data)
         raise SourceFileError(
             path,
             f"contains NUL bytes (first at byte {nul}): a binary file, not delimited text",

@@ -8,7 +8,10 @@ encoding, is read from the content, so an analyst's download needs no configurat
 Values are *read*, never interpreted (``..`` stays ``..``, ``1,5`` stays ``1,5``); validation
 types them later, and ``_source_row`` lets a problem be traced to the line a person would open.
 What arrives instead of data (nothing, an HTML page, an API error, a cut-off download, a binary
-file) is a :class:`SourceFileError` that says so.
+file, Excel's UTF-16 "Unicode text") is a :class:`SourceFileError` that says so. StatBank ends
+every line with a line break, so a file whose last row has none was cut off, perhaps inside its
+last value, and is refused too. Notes typed under an API extract ("Kilde: Danmarks Statistik")
+are returned as skipped lines, as under a web export.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from datapakke.raw.errors import SourceFileError
+from datapakke.raw.files.delimited import refuse_wide_encoding
 from datapakke.raw.files.excel import OLE_MAGIC, ZIP_MAGIC
 from datapakke.raw.statbank.client import BOM, error_details
 from datapakke.raw.statbank.webexport import (
@@ -33,6 +37,8 @@ from datapakke.raw.statbank.webexport import (
 )
 
 VALUE_COLUMN = "INDHOLD"
+#: How many lines from the end may be notes typed under an API extract.
+_NOTE_LINES = 50
 
 # Bytes that never occur in a text extract: C0 controls except tab, LF, CR; and DEL.
 _CONTROL_BYTES = np.zeros(256, dtype=bool)
@@ -52,7 +58,7 @@ def read_statbank_extract(
     UTF-8 or Windows-1252, or .xlsx) comes back in the same long shape: one column per stub
     variable named from the title (``OMRÅDE``, ``KØN``…, else ``STUB1``…), ``TID``, ``INDHOLD``.
     The second item lists ``(line, reason)`` for lines that are not data, such as the notes
-    under a web export; the API shapes have none.
+    under a web export or typed under an API extract.
     """
     raw, name = _load(data, source_name)
     if raw.startswith(ZIP_MAGIC):
@@ -61,12 +67,17 @@ def read_statbank_extract(
         raise SourceFileError(
             name, "this is an old Excel .xls workbook (or an encrypted one); save it as .xlsx"
         )
+    refuse_wide_encoding(name, raw)
     raw = raw.removeprefix(BOM)
     _reject_non_data(raw, name)
     text, raw = _decode(raw, name)
     if _is_web_export(text, name):
-        return pivot_rows(csv_records(text, name), name)
-    return _parse_long(raw, text, name), []
+        frame, skipped = pivot_rows(csv_records(text, name), name)
+        last_line = text.count("\n") + 1  # the line a file without a final line break ends on
+        if not _ends_with_line_break(raw) and last_line in frame["_source_row"].tail(1).tolist():
+            _cut_off(name, last_line, str(frame[VALUE_COLUMN].iloc[-1]))
+        return frame, skipped
+    return _parse_long(raw, text, name)
 
 
 def parse_statbank_csv(data: bytes | Path, source_name: str = "<bytes>") -> pd.DataFrame:
@@ -91,8 +102,9 @@ def parse_statbank_csv(data: bytes | Path, source_name: str = "<bytes>") -> pd.D
     return frame
 
 
-def _parse_long(raw: bytes, text: str, name: str) -> pd.DataFrame:
-    """An API CSV/BULK extract (``raw`` is its UTF-8 bytes, ``text`` the same decoded)."""
+def _parse_long(raw: bytes, text: str, name: str) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """An API CSV/BULK extract (``raw`` is its UTF-8 bytes, ``text`` the same decoded), and
+    the notes below it as skipped lines."""
     if b'"' in raw:
         return _parse_quoted(text, name)
     # No quotes (every BULK/code extract): count separators per line with numpy and let
@@ -103,10 +115,21 @@ def _parse_long(raw: bytes, text: str, name: str) -> pd.DataFrame:
     header = raw[starts[header_at] : ends[header_at]].decode("utf-8").rstrip("\r").split(";")
     _check_header(header, name, header_at + 1)
     data_lines = content[1:]
+    last_first = data_lines[::-1][:_NOTE_LINES]
+    cells = [raw[starts[i] : ends[i]].decode("utf-8").split(";") for i in last_first]
+    notes = _trailing_notes(cells, len(header), _ends_with_line_break(raw))[::-1]
+    lines = data_lines[len(data_lines) - len(notes) :] + 1
+    skipped = [_note(int(line), note) for line, note in zip(lines, notes, strict=True)]
+    if notes:
+        raw = raw[: starts[data_lines[-len(notes)]]]
+        data_lines = data_lines[: -len(notes)]
     wrong = data_lines[separators[data_lines] != separators[header_at]]
     if wrong.size:
         line = int(wrong[0])
         _wrong_field_count(name, line + 1, len(header), int(separators[line]) + 1)
+    if data_lines.size and not _ends_with_line_break(raw):
+        last = int(data_lines[-1])
+        _cut_off(name, last + 1, raw[starts[last] : ends[last]].decode("utf-8").split(";")[-1])
     frame = pd.read_csv(
         io.BytesIO(raw),
         sep=";",
@@ -124,7 +147,40 @@ def _parse_long(raw: bytes, text: str, name: str) -> pd.DataFrame:
     if any(dtype != np.dtype(object) for dtype in frame.dtypes):
         frame = frame.astype(object)
     frame["_source_row"] = pd.Series(data_lines + 1, dtype="int64")
-    return frame
+    return frame, skipped
+
+
+def _ends_with_line_break(data: bytes | str) -> bool:
+    return data.endswith((b"\n", b"\r") if isinstance(data, bytes) else ("\n", "\r"))
+
+
+def _trailing_notes(last_first: list[list[str]], width: int, complete: bool) -> list[list[str]]:
+    """The lines below the last data row that hold only text in their first cell, such as
+    "Kilde: Danmarks Statistik" typed under the table (Excel pads it to ``Kilde…;;``); last line
+    first. A data row always has its value, so nothing is lost by leaving these out. In a file
+    that does not end with a line break the last line may be a cut-off row: no notes then."""
+    notes: list[list[str]] = []
+    if not complete or width < 2:
+        return notes
+    for cells in last_first:
+        if len(cells) not in (1, width) or any(cell.strip() for cell in cells[1:]):
+            break
+        notes.append(cells)
+    return notes
+
+
+def _note(line: int, cells: list[str]) -> tuple[int, str]:
+    text = cells[0].strip().rstrip("\r").strip()
+    return line, f"below the table, not data (a note?): {text[:80]!r}"
+
+
+def _cut_off(name: str, line: int, last_value: str) -> NoReturn:
+    raise SourceFileError(
+        name,
+        "looks truncated: the last line has no line break (StatBank ends every line with one), "
+        f"so its last value {last_value.strip()!r} may be cut short; download the file again",
+        row=line,
+    )
 
 
 def _is_web_export(text: str, name: str) -> bool:
@@ -261,37 +317,39 @@ def _wrong_field_count(name: str, line: int, expected: int, found: int) -> NoRet
     )
 
 
-def _parse_quoted(text: str, name: str) -> pd.DataFrame:
+def _parse_quoted(text: str, name: str) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     """The general path (quoted fields, possibly spanning lines) with Python's csv module."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", quotechar='"', strict=True)
-    header: list[str] | None = None
-    columns: list[list[str]] = []
-    rows: list[int] = []
+    records: list[tuple[int, list[str]]] = []
     next_line = 1
     try:
         for record in reader:
             line, next_line = next_line, reader.line_num + 1
-            if not record:
-                continue
-            if header is None:
-                header = record
-                _check_header(header, name, line)
-                columns = [[] for _ in header]
-                continue
-            if len(record) != len(header):
-                _wrong_field_count(name, line, len(header), len(record))
-            for column, value in zip(columns, record, strict=True):
-                column.append(value)
-            rows.append(line)
+            if record:
+                records.append((line, record))
     except csv.Error as error:
         raise SourceFileError(name, f"not readable as CSV: {error}", row=next_line) from None
-    if header is None:
+    if not records:
         raise SourceFileError(name, "the file has no header line")
+    (header_line, header), body = records[0], records[1:]
+    _check_header(header, name, header_line)
+    complete = _ends_with_line_break(text)
+    notes = _trailing_notes([cells for _, cells in body[::-1]], len(header), complete)
+    skipped = [_note(line, cells) for line, cells in body[len(body) - len(notes) :]]
+    body = body[: len(body) - len(notes)]
+    for line, record in body:
+        if len(record) != len(header):
+            _wrong_field_count(name, line, len(header), len(record))
+    if body and not complete:
+        _cut_off(name, body[-1][0], body[-1][1][-1])
     frame = pd.DataFrame(
-        {col: pd.Series(values, dtype=object) for col, values in zip(header, columns, strict=True)}
+        {
+            column: pd.Series([record[i] for _, record in body], dtype=object)
+            for i, column in enumerate(header)
+        }
     )
-    frame["_source_row"] = pd.Series(rows, dtype="int64")
-    return frame
+    frame["_source_row"] = pd.Series([line for line, _ in body], dtype="int64")
+    return frame, skipped
 
 
 def _check_header(header: list[str], name: str, line: int) -> None:
@@ -304,7 +362,9 @@ def _check_header(header: list[str], name: str, line: int) -> None:
     if VALUE_COLUMN not in header:
         raise SourceFileError(
             name,
-            f"no {VALUE_COLUMN} column; the header has {', '.join(header)}",
+            f"no {VALUE_COLUMN} column; the header has {', '.join(header)}: StatBank writes the "
+            f"values in the last column, {VALUE_COLUMN}; if {header[-1]!r} holds them (renamed on "
+            f"the way), rename it back to {VALUE_COLUMN}",
             row=line,
         )
     duplicates = sorted({c for c in header if header.count(c) > 1})
