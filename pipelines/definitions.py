@@ -6,7 +6,7 @@ from assets import core, fetch, marts, packs, raw
 from assets.resources import DatapakkeSettings
 from pipelines.jobs import build_area, refresh_all
 from pipelines.schedules import nightly_refresh
-from pipelines.sensors import raw_file_sensor
+from pipelines.sensors import raw_file_sensor, refresh_failure_sensor
 
 defs = dg.Definitions.merge(
     raw.defs,
@@ -29,7 +29,11 @@ defs = dg.Definitions.merge(
         schedules=[nightly_refresh],
         sensors=[
             raw_file_sensor,
-            dg.build_sensor_for_freshness_checks(freshness_checks=packs.pack_freshness_checks),
+            refresh_failure_sensor,
+            dg.build_sensor_for_freshness_checks(
+                freshness_checks=packs.pack_freshness_checks,
+                default_status=dg.DefaultSensorStatus.RUNNING,
+            ),
         ],
         resources={"settings": DatapakkeSettings()},
     ),

@@ -12,7 +12,6 @@ import time
 import warnings
 
 import dagster as dg
-from dagster._utils.error import SerializableErrorInfo
 
 # Dagster's notes on its own beta and superseded APIs are for developers, not for the analyst
 # reading the terminal (the choices are explained in pipelines/ and assets/).
@@ -21,7 +20,7 @@ warnings.filterwarnings("ignore", category=dg.SupersessionWarning)
 
 from datapakke.config import Settings, get_settings  # noqa: E402
 from datapakke.geography import ReferenceDataError  # noqa: E402
-from datapakke.raw.advice import explain_step_failure  # noqa: E402
+from pipelines.outcome import problem_lines, publish_failure  # noqa: E402
 from pipelines.recovery import (  # noqa: E402
     RefreshRunning,
     owner_tags,
@@ -65,19 +64,12 @@ def main() -> int:
 
 def _report(result: dg.ExecuteInProcessResult, settings: Settings, elapsed: float) -> int:
     """The outcome: one line per problem source and failed step, then where the output is."""
-    checks = [e.asset_check_evaluation_data for e in result.all_events if _failed_check(e)]
-    problems = [f"  {_check_line(check)}" for check in checks]
-    tracebacks: list[str] = []
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.event_specific_data.error
-            explained = explain_step_failure(event.step_key, _chain(error))
-            problems += [f"  {explained.line}"] if explained.line else []
-            if explained.unexpected and not tracebacks:
-                tracebacks.append(error.to_string())
+    problems, tracebacks = problem_lines(result.all_events)
+    problems = [f"  {line}" for line in problems]
     if not result.success:
         print(f"Refresh FAILED after {elapsed:.1f} s; the previous marts and packs are untouched.")
         print(*problems, *tracebacks, sep="\n")
+        publish_failure(settings, [line.strip() for line in problems])
         return 1
     print(f"Refresh finished in {elapsed:.1f} s.")
     for line in problems:
@@ -89,30 +81,6 @@ def _report(result: dg.ExecuteInProcessResult, settings: Settings, elapsed: floa
     )
     print(f"  download page: {settings.site_dir / 'index.html'}  (make serve)")
     return 0
-
-
-def _failed_check(event: dg.DagsterEvent) -> bool:
-    return (
-        event.event_type_value == "ASSET_CHECK_EVALUATION"
-        and not event.asset_check_evaluation_data.passed
-    )
-
-
-def _check_line(check: dg.AssetCheckEvaluation) -> str:
-    """A source's validation check carries its advice line; other checks are named."""
-    if check.check_name == "validation" and check.description:
-        return check.description
-    name = f"{check.asset_key.to_user_string()}:{check.check_name}"
-    return f"check {name} did not pass" + (f": {check.description}" if check.description else "")
-
-
-def _chain(error: SerializableErrorInfo | None) -> list[tuple[str, str]]:
-    """(class name, message) of an error and its causes, outermost first."""
-    chain = []
-    while error is not None:
-        chain.append((error.cls_name or "", error.message or ""))
-        error = error.cause or error.context
-    return chain
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ from assets.partitions import ALL_AREAS_TAGS
 from assets.resources import DatapakkeSettings
 from datapakke.raw import drops as raw_files
 from datapakke.raw.stage import sources_to_reload
-from pipelines.jobs import refresh_all
+from pipelines.jobs import build_area, refresh_all
+from pipelines.outcome import problem_lines, publish_failure
 
 
 @dg.sensor(
@@ -58,3 +59,17 @@ def raw_file_sensor(
         ],
         cursor=state,
     )
+
+
+@dg.run_failure_sensor(
+    monitored_jobs=[refresh_all, build_area],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="When a refresh fails, the download page says so (when and why) and keeps "
+    "offering the last good packs.",
+)
+def refresh_failure_sensor(
+    context: dg.RunFailureSensorContext, settings: DatapakkeSettings
+) -> None:
+    logs = context.instance.all_logs(context.dagster_run.run_id)
+    problems, _ = problem_lines(entry.dagster_event for entry in logs if entry.dagster_event)
+    publish_failure(settings.get(), problems or [context.failure_event.message or ""])

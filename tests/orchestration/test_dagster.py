@@ -27,7 +27,7 @@ from datapakke.raw.registry import load_registry
 from datapakke.raw.stage import ingest_sources
 from pipelines.definitions import defs
 from pipelines.schedules import nightly_refresh
-from pipelines.sensors import raw_file_sensor
+from pipelines.sensors import raw_file_sensor, refresh_failure_sensor
 
 EXPECTED_ASSETS = {
     "raw_folk1a_population", "raw_fod207_deaths", "raw_aed06_home_help",
@@ -251,6 +251,20 @@ def test_a_broken_source_fails_its_check_and_leaves_the_packs_in_place(built) ->
     assert checks["raw_folk1a_population:validation"] is False
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "area_pack" not in materialized and "indicator_values" not in materialized
+    assert {p: p.read_bytes() for p in packs} == before
+    # the failure sensor tells the download page, which keeps offering yesterday's packs
+    context = dg.build_run_status_sensor_context(
+        sensor_name="refresh_failure_sensor",
+        dagster_event=result.get_run_failure_event(),
+        dagster_instance=built["instance"],
+        dagster_run=result.dagster_run,
+        resources={"settings": DatapakkeSettings()},
+    ).for_run_failure()
+    refresh_failure_sensor(context)
+    page = (marts / "site" / "index.html").read_text(encoding="utf-8")
+    assert "Den seneste opdatering" in page and "mislykkedes" in page
+    assert "statbank/FOLK1A" in page or "FOLK1A.csv" in page  # the reason, as on the terminal
+    assert "Data pr. " in page  # the last good refresh (the fixture's) is still named
     assert {p: p.read_bytes() for p in packs} == before
 
 

@@ -14,7 +14,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
@@ -332,6 +332,25 @@ def test_map_names_every_municipality_and_links_to_its_card(full: Built) -> None
     aalborg = geo.municipalities["851"]
     assert f"<title>{aalborg.name}: " in svg  # the name on hover, then its areas
     assert 'id="find"' in full.page and 'getElementById("find")' in full.page
+
+
+def test_page_says_data_as_of_and_a_failed_latest_refresh(tmp_path: Path) -> None:
+    from datapakke.publish.refresh_status import read_status, record_failure, record_success
+    from datapakke.publish.site.page import render_page
+
+    settings = dataclasses.replace(get_settings(), marts_dir=tmp_path)
+    geo = default_geography()
+    good = datetime(2026, 12, 2, 1, 31, tzinfo=UTC)
+    ok = record_success(settings, good)
+    page = render_page(geo, {}, good, settings, refresh=ok)
+    assert "Data pr. 2. december 2026 kl. 02:31" in page and 'class="failed"' not in page
+    failed = record_failure(settings, good + timedelta(days=1), "file statbank/FOLK1A/x.csv: <bad>")
+    assert read_status(settings) == failed and failed.latest_failed
+    page = render_page(geo, {}, good, settings, refresh=failed)
+    assert "Den seneste opdatering (3. december 2026 kl. 02:31) mislykkedes." in page
+    assert "fra den seneste vellykkede opdatering (2. december 2026 kl. 02:31)" in page
+    assert "&lt;bad&gt;" in page  # the reason is escaped like every text
+    assert not record_success(settings, good + timedelta(days=2)).latest_failed
 
 
 def test_footer_has_build_time_sources_and_disclosure(full: Built) -> None:

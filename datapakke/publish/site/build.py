@@ -24,11 +24,13 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path, PurePosixPath
 
+from datapakke.atomic import process_alive
 from datapakke.config import AreaOutputs, Settings, get_settings
 from datapakke.geography import Area, Geography, default_geography
 from datapakke.parallel import map_in_pool
 from datapakke.publish.data_status import SourceStatus, statuses_of
 from datapakke.publish.pack_data import SOURCE_COLUMNS
+from datapakke.publish.refresh_status import read_status
 from datapakke.publish.site.page import AreaEntry, PackLink, Thumbnail, render_page
 from datapakke.warehouse import connect
 
@@ -283,6 +285,16 @@ def _swap_lock(parent: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _abandoned(staging: Path) -> bool:
+    """Whether a ``.site.new-<pid>-…`` folder's builder is gone (killed, crashed), so the
+    folder (a few hundred MB of copies) can go at once; a folder without a pid in its name
+    (from before) goes after a day."""
+    match = re.match(r"\.site\.new-(\d+)-", staging.name)
+    if match:
+        return not process_alive(int(match.group(1)))
+    return time.time() - staging.stat().st_mtime > 86_400
+
+
 def _swap_in(staging: Path, site_dir: Path) -> None:
     """Rename the old site away, the new one in, then delete the old; put it back on failure."""
     parent = site_dir.parent
@@ -292,7 +304,7 @@ def _swap_in(staging: Path, site_dir: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
         for leftover in parent.glob(".site.new-*"):  # abandoned builds (not a running one)
             with contextlib.suppress(OSError):
-                if leftover != staging and time.time() - leftover.stat().st_mtime > 86_400:
+                if leftover != staging and _abandoned(leftover):
                     shutil.rmtree(leftover, ignore_errors=True)
         if site_dir.exists() or site_dir.is_symlink():
             old = parent / f".site.old-{uuid.uuid4().hex}"
@@ -318,7 +330,7 @@ def build_site(
     geo = geo or default_geography()
     site_dir = settings.site_dir
     site_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".site.new-", dir=site_dir.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".site.new-{os.getpid()}-", dir=site_dir.parent))
     try:
         staging.chmod(0o755)  # mkdtemp makes it private; the site is for everyone who can read it
         areas = [area for grouping in geo.groupings for area in geo.areas_of_grouping(grouping)]
@@ -327,7 +339,8 @@ def build_site(
         for area, entry in zip(areas, published, strict=True):
             entries[area.grouping].append(entry)
         status = read_data_status(settings, geo)
-        page = render_page(geo, entries, datetime.now(UTC), settings, status)
+        refresh = read_status(settings)
+        page = render_page(geo, entries, datetime.now(UTC), settings, status, refresh)
         (staging / "index.html").write_text(page, encoding="utf-8")
         _swap_in(staging, site_dir)
     except BaseException:

@@ -25,6 +25,7 @@ from datapakke.presentation import (
     suppressed_text,
 )
 from datapakke.publish.data_status import SourceStatus
+from datapakke.publish.refresh_status import RefreshStatus
 
 PAGE_TITLE = "Datapakker for sundhedsklynger og sundhedsråd"
 NOT_BUILT_DA = "Ikke bygget endnu"
@@ -152,6 +153,9 @@ details a { color: var(--accent); }
 .map a:hover rect, .map a:focus rect { stroke: #1d232b; stroke-width: 2; }
 #find { font: inherit; padding: 6px 10px; width: min(360px, 100%); border: 1px solid var(--line);
   border-radius: 6px; }
+.asof { margin: 0 0 12px; font-weight: 600; }
+.failed { margin: 12px 0 0; padding: 12px 16px; background: #fdecea; color: #611a15;
+  border: 2px solid #b3261e; border-left-width: 10px; border-radius: 6px; }
 table.status { border-collapse: collapse; background: #fff; font-size: .88rem; width: 100%; }
 table.status th, table.status td { border: 1px solid var(--line); padding: 5px 8px;
   text-align: left; vertical-align: top; }
@@ -265,8 +269,34 @@ def _render_card(geo: Geography, entry: AreaEntry, mixed_data: bool) -> str:
     return "\n".join(parts)
 
 
+def _render_refresh(refresh: RefreshStatus | None) -> list[str]:
+    """'Data pr. …' from the last successful refresh; a failed latest attempt said plainly, with
+    yesterday's packs still offered below."""
+    if refresh is None:
+        return []
+    out = []
+    if refresh.last_success is not None:
+        out.append(f'<p class="asof">Data pr. {_e(format_datetime_da(refresh.last_success))}</p>')
+    if refresh.latest_failed and refresh.last_failure is not None:
+        kept = (
+            "Datapakkerne nedenfor er fra den seneste vellykkede opdatering"
+            + (f" ({format_datetime_da(refresh.last_success)})" if refresh.last_success else "")
+            + "."
+        )
+        out.append(
+            '<div class="failed" role="alert"><strong>Den seneste opdatering '
+            f"({_e(format_datetime_da(refresh.last_failure))}) mislykkedes.</strong> "
+            f"{_e(kept)} Årsag (til driften): {_e(refresh.failure_reason or 'ukendt')}</div>"
+        )
+    return out
+
+
 def _render_header(
-    geo: Geography, entries: Mapping[str, Sequence[AreaEntry]], banner: bool, status: bool
+    geo: Geography,
+    entries: Mapping[str, Sequence[AreaEntry]],
+    banner: bool,
+    status: bool,
+    refresh: RefreshStatus | None = None,
 ) -> str:
     nav = "".join(
         f'<li><a href="#{_e(g)}">{_e(geo.grouping_titles[g])} ({len(entries[g])})</a></li>'
@@ -283,6 +313,7 @@ def _render_header(
         "usikkerhed og sammenligninger.</p>",
         f'<nav aria-label="Inddelinger"><ul>{nav}</ul></nav>',
     ]
+    out += _render_refresh(refresh)
     if banner:
         out.append(f'<div class="banner" role="note">{_e(SYNTHETIC_BANNER_DA)}</div>')
     out.append("</div></header>")
@@ -423,6 +454,7 @@ def render_page(
     built_at: datetime,
     settings: Settings,
     data_status: Sequence[SourceStatus] = (),
+    refresh: RefreshStatus | None = None,
 ) -> str:
     """The whole page as one HTML string; every text from data goes through ``html.escape``."""
     packs = [e for group in entries.values() for e in group if e.latest is not None]
@@ -438,7 +470,7 @@ def render_page(
         f"<style>{_CSS}</style>",
         "</head>",
         "<body>",
-        _render_header(geo, entries, banner=bool(synthetic), status=bool(data_status)),
+        _render_header(geo, entries, bool(synthetic), bool(data_status), refresh),
         '<main class="wrap">',
         _render_map(geo, entries),
     ]
