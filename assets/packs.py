@@ -9,7 +9,7 @@ from assets.metadata import png_thumbnail
 from assets.partitions import PARTITION_NAMES_MD, area_partitions
 from assets.resources import DatapakkeSettings
 from datapakke.geography import default_geography
-from datapakke.publish.stage import build_area_packs
+from datapakke.publish.stage import PackReport, build_area_packs
 
 
 @dg.asset(
@@ -32,15 +32,38 @@ def area_pack(
         "total_mb": round(sum(r.pack_bytes for r in reports) / 1e6, 2),
     }
     if len(reports) == 1:
-        report = reports[0]
-        metadata["area_name"] = default_geography().area_by_partition_key(report.partition_key).name
-        metadata["path"] = dg.MetadataValue.path(str(report.pack_path))
-        metadata["size_kb"] = round(report.pack_bytes / 1024, 1)
-        metadata["charts"] = len(report.chart_paths)
-        for name in ("overview", "pyramid"):
-            if name in report.chart_paths:
-                metadata[name] = png_thumbnail(report.chart_paths[name], name)
+        metadata |= _pack_metadata(reports[0], thumbnail_width=None)
+        if "pyramid" in reports[0].chart_paths:
+            metadata["pyramid"] = png_thumbnail(reports[0].chart_paths["pyramid"], "pyramid")
+        return dg.MaterializeResult(metadata=metadata)
+    # One run builds many partitions and Dagster records one materialization for all of them;
+    # each partition's own path, size, time and chart go in an observation of that partition.
+    for report in reports:
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=context.asset_key,
+                partition=report.partition_key,
+                metadata=_pack_metadata(report, thumbnail_width=480),
+            )
+        )
     return dg.MaterializeResult(metadata=metadata)
+
+
+def _pack_metadata(report: PackReport, thumbnail_width: int | None) -> dict[str, object]:
+    """One area's pack as the UI shows it: name, path, size, build time, charts, overview."""
+    built = datetime.fromtimestamp(report.pack_path.stat().st_mtime, UTC)
+    metadata: dict[str, object] = {
+        "area_name": default_geography().area_by_partition_key(report.partition_key).name,
+        "path": dg.MetadataValue.path(str(report.pack_path)),
+        "size_kb": round(report.pack_bytes / 1024, 1),
+        "built_at": dg.MetadataValue.timestamp(built),
+        "charts": len(report.chart_paths),
+    }
+    if "overview" in report.chart_paths:
+        metadata["overview"] = png_thumbnail(
+            report.chart_paths["overview"], "overview", thumbnail_width
+        )
+    return metadata
 
 
 @dg.asset(

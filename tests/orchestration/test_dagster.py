@@ -201,6 +201,19 @@ def test_refresh_all_builds_every_pack_and_the_site(built) -> None:
     assert (marts / "warehouse.duckdb").exists()
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == EXPECTED_ASSETS
+    # each area_pack partition has its own path, size, build time and overview in the UI
+    observed = {
+        e.partition: e.asset_observation_data.asset_observation.metadata
+        for e in result.all_events
+        if e.event_type_value == "ASSET_OBSERVATION"
+        and e.asset_key.to_user_string() == "area_pack"
+    }
+    assert set(observed) == set(area_partitions.get_partition_keys())
+    bornholm = observed["klynge2022.bornholm"]
+    assert bornholm["path"].value.endswith("datapakke-klynge2022-bornholm.xlsx")
+    assert bornholm["area_name"].value == "Sundhedsklynge Bornholm"
+    assert bornholm["size_kb"].value > 10 and bornholm["built_at"].value > 0
+    assert "data:image/png;base64," in bornholm["overview"].value
 
 
 def test_one_area_can_be_rebuilt_alone_and_the_old_pack_goes_to_history(built) -> None:
