@@ -34,6 +34,10 @@ GRAIN = {
     "mart.indicator": "one row per indicator in the catalogue",
     "mart.indicator_value": "one row per indicator × area level × area × period × sex",
     "mart.area_member": "one row per grouping × area × member municipality",
+    "mart.peer_group": "one row per municipality × similar municipality (peer): rank, distance, "
+    "basis year and the basis values of both (share 65+, share 80+, population)",
+    "mart.peer_comparison": "one row per indicator × municipality (latest period, sex T): value, "
+    "its 95 % interval, the median of its peers, the comparison and the opportunity",
     "raw.source_finding": "one row per accepted source × finding: what its file covers besides "
     "its rows (implied totals, aggregates cross-checked, special areas, missing ages)",
     "raw.source_part": "one row per accepted source × file its rows come from: the periods taken "

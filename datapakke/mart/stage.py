@@ -20,6 +20,7 @@ from datapakke.mart.indicators import (
     published_counts,
     units_frame,
 )
+from datapakke.mart.peers import build_peer_tables
 from datapakke.parallel import map_forked
 from datapakke.schemas import ESTIMATE_COLUMNS, indicator_value_schema
 from datapakke.timing import Stopwatch
@@ -71,6 +72,9 @@ def build_indicator_values(
         replace_table(con, "mart.published_count", published)
         replace_table(con, "mart.indicator", catalogue_frame(catalogue))
         replace_table(con, "mart.area_member", inputs.units)
+    # Similar municipalities (issue 14): mart.peer_group and mart.peer_comparison.
+    with watch("similar municipalities"):
+        build_peer_tables(settings, geo, catalogue, values)
     report = IndicatorReport(
         rows=len(values),
         suppressed_rows=int(values["is_suppressed"].sum()),

@@ -10,7 +10,7 @@ the previous one in place. Packs and charts read these files, never the warehous
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -24,13 +24,18 @@ from datapakke.geography import NATIONAL_CODE, Area, Geography
 from datapakke.mart import stats
 from datapakke.publish.pack_data import (
     FUNNEL_COLUMNS,
+    PEER_COMPARISON_DTYPES,
+    PEER_GROUP_DTYPES,
     POPULATION_COLUMNS,
     SOURCE_COLUMNS,
     AreaPackData,
     Member,
+    typed_frame,
 )
 from datapakke.schemas import AREA_VALUE_COLUMNS
 from datapakke.warehouse import connect
+
+PEER_TABLES = ("peer_group", "peer_comparison")  # similar municipalities (mart.peers)
 
 
 def code_version() -> str:
@@ -60,6 +65,9 @@ class Published:
     population: pd.DataFrame  # municipality × year (1st quarter) × sex × age band
     funnel: pd.DataFrame  # every municipality, sex T, each indicator's latest period
     unit_rows: dict[tuple[str, str, str], np.ndarray]  # (area_level, grouping, area_code) → rows
+    # similar municipalities (mart.peer_group, mart.peer_comparison); empty when not built
+    peer_group: pd.DataFrame = field(default_factory=pd.DataFrame)
+    peer_comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def load_published(warehouse_path: Path, geo: Geography) -> Published:
@@ -88,6 +96,7 @@ def load_published(warehouse_path: Path, geo: Geography) -> Published:
             "SELECT municipality_code, substr(period, 1, 4) AS period, sex, age_band, "
             "population FROM core.population WHERE period LIKE '%K1'"
         ).df()
+        peers = {name: _table_or_empty(con, f"mart.{name}") for name in PEER_TABLES}
     # The funnel shows every municipality in Denmark (published values only), latest period.
     funnel = values[(values["area_level"] == "municipality") & (values["sex"] == "T")]
     latest_period = funnel.groupby("indicator_id")["period"].transform("max")
@@ -99,7 +108,40 @@ def load_published(warehouse_path: Path, geo: Geography) -> Published:
         population=population,
         funnel=funnel[[c for c in FUNNEL_COLUMNS if c != "is_member"]].reset_index(drop=True),
         unit_rows=values.groupby(["area_level", "grouping", "area_code"], sort=False).indices,
+        peer_group=peers["peer_group"],
+        peer_comparison=peers["peer_comparison"],
     )
+
+
+def _table_or_empty(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
+    """A table, or an empty frame where a warehouse or mart made before it has none."""
+    schema, _, name = table.rpartition(".")
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+        "AND (? = '' OR table_schema = ?)",
+        [name, schema, schema],
+    ).fetchone()
+    return con.execute(f"SELECT * FROM {table}").df() if found and found[0] else pd.DataFrame()
+
+
+def area_peer_tables(published: Published, geo: Geography, area: Area) -> dict[str, pd.DataFrame]:
+    """The members' similar municipalities (with names) and their comparison with them; empty
+    tables where the warehouse has none."""
+    names = {code: muni.name for code, muni in geo.municipalities.items()}
+    groups, comparison = published.peer_group, published.peer_comparison
+    if {"municipality_code", "peer_code", "rank"} <= set(groups.columns):
+        groups = groups[groups["municipality_code"].isin(area.members)]
+        groups = groups.assign(
+            municipality_name=groups["municipality_code"].map(names),
+            peer_name=groups["peer_code"].map(names),
+        ).sort_values(["municipality_code", "rank"])
+    if "municipality_code" in comparison.columns:
+        comparison = comparison[comparison["municipality_code"].isin(area.members)]
+        comparison = comparison.assign(municipality_name=comparison["municipality_code"].map(names))
+    return {
+        "peer_group": _typed_or_empty(PEER_GROUP_DTYPES, groups),
+        "peer_comparison": _typed_or_empty(PEER_COMPARISON_DTYPES, comparison),
+    }
 
 
 def with_caveats(sources: pd.DataFrame, missing: pd.DataFrame, geo: Geography) -> pd.DataFrame:
@@ -185,6 +227,7 @@ def area_tables(published: Published, geo: Geography, area: Area) -> dict[str, p
         "population": population[POPULATION_COLUMNS],
         "indicator": catalogue,
         "source": published.sources,
+        **area_peer_tables(published, geo, area),
     }
 
 
@@ -248,6 +291,7 @@ def load_area_pack_data(mart_path: Path) -> AreaPackData:
             name: con.execute(f'SELECT * FROM "{name}"').df()
             for name in ("indicator_value", "funnel", "population", "indicator", "source")
         }
+        peers = {name: _table_or_empty(con, name) for name in PEER_TABLES}
     partial = members[members["is_partial"]]
     notes = [
         f"{row.municipality_name} er delt mellem flere områder i denne inddeling og vises med hele "
@@ -288,4 +332,10 @@ def load_area_pack_data(mart_path: Path) -> AreaPackData:
         suppression_threshold=int(info["suppression_threshold"]),
         notes=notes,
         contact_da=str(info.get("contact_da") or DEFAULT_CONTACT_DA),
+        peer_group=_typed_or_empty(PEER_GROUP_DTYPES, peers["peer_group"]),
+        peer_comparison=_typed_or_empty(PEER_COMPARISON_DTYPES, peers["peer_comparison"]),
     )
+
+
+def _typed_or_empty(dtypes: dict[str, str], frame: pd.DataFrame) -> pd.DataFrame:
+    return typed_frame(dtypes, frame if set(dtypes) <= set(frame.columns) else None)

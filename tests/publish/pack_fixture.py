@@ -13,7 +13,12 @@ import pandas as pd
 
 from datapakke.geography import default_geography
 from datapakke.mart.catalogue import catalogue_frame, load_catalogue
-from datapakke.publish.pack_data import AreaPackData, Member
+from datapakke.publish.pack_data import (
+    PEER_COMPARISON_COLUMNS,
+    PEER_GROUP_COLUMNS,
+    AreaPackData,
+    Member,
+)
 from datapakke.standard_population import AGE_BANDS
 
 PERIODS = [str(y) for y in range(2019, 2026)]
@@ -151,6 +156,8 @@ def make_area_pack_data(
             }
         ]
     )
+    # Drawn last, so the values above stay what they were before peers existed.
+    peer_group, peer_comparison = _peer_frames(rng, geo, members, values, catalogue)
     return AreaPackData(
         grouping=grouping,
         grouping_title=geo.grouping_titles[grouping],
@@ -170,4 +177,87 @@ def make_area_pack_data(
         notes=["København er med i to sundhedsklynger og vises i begge."]
         if any(m.is_partial for m in members)
         else [],
+        peer_group=peer_group,
+        peer_comparison=peer_comparison,
+    )
+
+
+def _peer_frames(
+    rng: np.random.Generator,
+    geo,
+    members: list[Member],
+    values: pd.DataFrame,
+    catalogue: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Five similar municipalities per member, and each indicator's latest member value against
+    a peer median near it; the first lower-is-better rate is significantly worse for the first
+    member, so an opportunity is always there to show."""
+    codes = sorted(geo.municipalities)
+    groups = []
+    for m in members:
+        others = [c for c in codes if c != m.code]
+        peers = rng.choice(others, size=5, replace=False)
+        own = (float(rng.uniform(15, 25)), float(rng.uniform(3, 7)), float(rng.integers(2e3, 7e5)))
+        for rank, code in enumerate(peers, start=1):
+            groups.append(
+                {
+                    "municipality_code": m.code,
+                    "municipality_name": m.name,
+                    "rank": rank,
+                    "peer_code": str(code),
+                    "peer_name": geo.municipalities[str(code)].name,
+                    "distance": 0.2 * rank + float(rng.uniform(0, 0.2)),
+                    "basis_year": PERIODS[-1],
+                    "population": own[2],
+                    "share_65plus_pct": own[0],
+                    "share_80plus_pct": own[1],
+                    "peer_population": float(rng.integers(2_000, 700_000)),
+                    "peer_share_65plus_pct": float(rng.uniform(15, 25)),
+                    "peer_share_80plus_pct": float(rng.uniform(3, 7)),
+                }
+            )
+    latest = values[(values["role"] == "member") & (values["sex"] == "T")]
+    latest = latest[latest["period"] == PERIODS[-1]].merge(
+        catalogue[["indicator_id", "polarity", "method", "multiplier"]], on="indicator_id"
+    )
+    forced = latest[(latest["method"] == "crude_rate") & (latest["polarity"] == "lower_is_better")]
+    forced_key = (forced["indicator_id"].iloc[0], members[0].code)
+    rows = []
+    for r in latest.itertuples():
+        median = r.value * float(rng.uniform(0.8, 1.2))
+        if (r.indicator_id, r.area_code) == forced_key:
+            median = r.ci95_low * 0.9 if not r.is_suppressed else median
+        few_peers = rng.random() < 0.05
+        median = np.nan if few_peers or np.isnan(median) else median
+        above, below = r.ci95_low > median, r.ci95_high < median
+        judged = {"lower_is_better": ("worse", "better"), "higher_is_better": ("better", "worse")}
+        up, down = judged.get(r.polarity, ("higher", "lower"))
+        compared = up if above else down if below else "similar"
+        if r.is_suppressed or np.isnan(median):
+            compared = "not_compared"
+        gap = [np.nan] * 3
+        if compared == "worse" and r.method in ("crude_rate", "proportion"):
+            scale = r.denominator / r.multiplier
+            gap = [(v - median) * scale for v in (r.value, r.ci95_low, r.ci95_high)]
+        rows.append(
+            {
+                "indicator_id": r.indicator_id,
+                "municipality_code": r.area_code,
+                "municipality_name": r.area_name,
+                "period": r.period,
+                "value": r.value,
+                "ci95_low": r.ci95_low,
+                "ci95_high": r.ci95_high,
+                "is_suppressed": bool(r.is_suppressed),
+                "peer_values": 2 if few_peers else 5,
+                "peer_median": median,
+                "compared_to_peers": compared,
+                "opportunity_events_per_year": gap[0],
+                "opportunity_ci95_low": gap[1],
+                "opportunity_ci95_high": gap[2],
+            }
+        )
+    return (
+        pd.DataFrame(groups)[PEER_GROUP_COLUMNS],
+        pd.DataFrame(rows)[PEER_COMPARISON_COLUMNS],
     )

@@ -14,7 +14,9 @@ read them like the well-known English ones:
 * counts and crude rates: exact Poisson below 10 events, Byar's approximation from 10;
 * directly standardised rates: European Standard Population 2013 with Dobson intervals;
 * comparison with a benchmark by interval overlap (95 % and 99.8 %);
-* funnel plots and overdispersion after Spiegelhalter (2005).
+* funnel plots and overdispersion after Spiegelhalter (2005);
+* similar municipalities: k nearest neighbours on z-scored features, and the opportunity against
+  the peers' median.
 """
 
 from datapakke.mart.stats.compare import compare_to_benchmark
@@ -27,6 +29,7 @@ from datapakke.mart.stats.intervals import (
     rate_interval,
     wilson_interval,
 )
+from datapakke.mart.stats.peers import opportunity, peer_groups
 from datapakke.mart.stats.standardise import DSR_COLUMNS, age_band_of, direct_standardised_rate
 from datapakke.mart.stats.trend import TREND_COLUMNS, TREND_KINDS, trend_test
 
@@ -41,7 +44,9 @@ __all__ = [
     "compare_to_benchmark",
     "direct_standardised_rate",
     "funnel_limits",
+    "opportunity",
     "overdispersion",
+    "peer_groups",
     "poisson_count_interval",
     "rate_interval",
     "trend_test",

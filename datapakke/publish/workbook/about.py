@@ -11,6 +11,7 @@ from typing import Any
 from datapakke.mart.population import POPULATION_MEASURES
 from datapakke.presentation import suppressed_text
 from datapakke.publish.workbook.context import Context
+from datapakke.publish.workbook.peers import PEERS_METHOD_DA
 from datapakke.publish.workbook.sheet import Sheet
 from datapakke.publish.workbook.texts import interval_text, method_text, polarity_text
 from datapakke.publish.workbook.values import as_text, danish_time, is_missing
@@ -105,6 +106,7 @@ def write(sheet: Sheet, ctx: Context) -> None:
         SOURCES_TEXT_DA,
         disclosure_text_da(threshold),
         COMPARISON_TEXT_DA,
+        PEERS_METHOD_DA,
         DATA_SHEET_TEXT_DA,
         build_text_da(ctx.pack.code_version, ctx.pack.built_at),
     )

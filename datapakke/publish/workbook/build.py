@@ -18,6 +18,7 @@ from datapakke.publish.workbook import (
     indicator,
     key_points,
     overview,
+    peers,
     status,
 )
 from datapakke.publish.workbook.context import Context
@@ -33,6 +34,7 @@ from datapakke.publish.workbook.texts import (
     FRONT,
     KEY_POINTS,
     OVERVIEW,
+    PEERS,
     SYNTHETIC_MARK_DA,
 )
 from datapakke.publish.workbook.values import naive_utc
@@ -62,6 +64,7 @@ def build(pack: AreaPackData, charts: dict[str, Path] | None) -> Built:
     key_points.write(new(KEY_POINTS), ctx, findings)
     contents.write(new(CONTENTS), ctx)
     overview.write(new(OVERVIEW), ctx, found.get("overview"), found.get("map"))
+    peers.write(new(PEERS), ctx)
     for ind in ctx.catalogue.itertuples():
         sheet = new(ctx.sheet_names[ind.indicator_id])
         indicator.write(sheet, ctx, ind, found.get(f"indicator_{ind.indicator_id}"))

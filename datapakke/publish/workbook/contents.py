@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from datapakke.publish.workbook.context import Context
 from datapakke.publish.workbook.sheet import Sheet
-from datapakke.publish.workbook.texts import ABOUT, DATA, DATA_STATUS, FRONT, KEY_POINTS, OVERVIEW
+from datapakke.publish.workbook.texts import (
+    ABOUT,
+    DATA,
+    DATA_STATUS,
+    FRONT,
+    KEY_POINTS,
+    OVERVIEW,
+    PEERS,
+)
 from datapakke.publish.workbook.values import as_text
 
 _FIXED_PAGES = (
     (FRONT, "Område, kommuner, datastatus og sådan læser du pakken"),
     (KEY_POINTS, "De vigtigste statistisk sikre forskelle og udviklinger, med links"),
     (OVERVIEW, "Alle indikatorer for området, kommunerne, regionen og hele landet"),
+    (PEERS, "Hver kommune sammenlignet med de 5 kommuner i landet, der ligner den mest"),
     (DATA_STATUS, "Hvilke filer tallene bygger på: rigtige eller syntetiske, perioder og dækning"),
     (ABOUT, "Definitioner, metoder, diskretion og sammenligninger"),
     (DATA, "Alle tal i én lang tabel med filter (til egne analyser)"),

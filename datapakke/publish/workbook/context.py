@@ -21,6 +21,7 @@ from datapakke.publish.workbook.texts import (
     FRONT,
     KEY_POINTS,
     OVERVIEW,
+    PEERS,
 )
 
 # Levels in display order: the area, its municipalities, the region(s), Denmark.
@@ -99,7 +100,7 @@ def indicator_sheet_names(catalogue: pd.DataFrame) -> dict[str, str]:
     """Sheet name per indicator id: short Danish, ≤ 31 characters, valid and unique."""
     taken = {
         name.casefold()
-        for name in (FRONT, KEY_POINTS, CONTENTS, OVERVIEW, DATA_STATUS, ABOUT, DATA)
+        for name in (FRONT, KEY_POINTS, CONTENTS, OVERVIEW, PEERS, DATA_STATUS, ABOUT, DATA)
     }
     names: dict[str, str] = {}
     for ind in ordered(catalogue).itertuples():
