@@ -10,6 +10,7 @@ refresh_all = dg.define_asset_job(
     "refresh_all",
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups("fetch"),
     executor_def=dg.in_process_executor,
+    tags={"datapakke/refresh": "all"},  # deploy/dagster.yaml: one full refresh at a time
     description="Ingest, validate, compute, protect and publish every pack (all areas in one run).",
 )
 build_area = dg.define_asset_job(
