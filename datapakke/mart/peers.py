@@ -77,15 +77,29 @@ PEER_GROUP_COLUMNS = list(PEER_GROUP_DTYPES)
 PEER_COMPARISON_COLUMNS = list(PEER_COMPARISON_DTYPES)
 
 
-def empty_frame(dtypes: dict[str, str]) -> pd.DataFrame:
-    """A typed empty table, so DuckDB and readers see the right columns when nothing is there
-    (text as ``string``: DuckDB stores an empty object column as INTEGER)."""
-    return pd.DataFrame(
-        {
-            name: pd.Series(dtype="string" if dtype == "object" else dtype)
-            for name, dtype in dtypes.items()
-        }
-    )
+def with_names(dtypes: dict[str, str], names: dict[str, str]) -> dict[str, str]:
+    """``dtypes`` with a text column after each code column named in ``names`` (code → name
+    column): what a reader sees beside a municipality code."""
+    named: dict[str, str] = {}
+    for column, dtype in dtypes.items():
+        named[column] = dtype
+        if column in names:
+            named[names[column]] = "object"
+    return named
+
+
+def typed_frame(dtypes: dict[str, str], frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``frame``'s columns of ``dtypes`` in that order and type, or an empty typed table when
+    None (an area mart written before a table existed still gives a pack the right columns).
+    Empty text columns are ``string``: DuckDB stores an empty object column as INTEGER."""
+    if frame is None:
+        return pd.DataFrame(
+            {
+                name: pd.Series(dtype="string" if dtype == "object" else dtype)
+                for name, dtype in dtypes.items()
+            }
+        )
+    return frame[list(dtypes)].astype(dtypes).reset_index(drop=True)
 
 
 def latest_complete_year(
@@ -148,11 +162,11 @@ def peer_group_table(
     missing = missing if missing is not None else pd.DataFrame(columns=["period"])
     year = latest_complete_year(population, municipality_codes, missing)
     if year is None:
-        return empty_frame(PEER_GROUP_DTYPES)
+        return typed_frame(PEER_GROUP_DTYPES)
     features = basis_features(population, year)
     features = features[features.index.isin(municipality_codes)]
     if len(features) <= k or (features["population"] <= 0).any():
-        return empty_frame(PEER_GROUP_DTYPES)
+        return typed_frame(PEER_GROUP_DTYPES)
     groups = peer_groups(features[list(FEATURES)], k=k, log_cols=LOG_FEATURES)
     table = (
         groups.assign(basis_year=year)
@@ -176,7 +190,7 @@ def peer_comparison_table(
     published = muni[~muni["is_suppressed"].astype(bool) & muni["value"].notna()]
     muni = muni[muni["area_code"].isin(peer_group["municipality_code"])]
     if muni.empty:
-        return empty_frame(PEER_COMPARISON_DTYPES)
+        return typed_frame(PEER_COMPARISON_DTYPES)
     peer_values = peer_group[["municipality_code", "peer_code"]].merge(
         published[["indicator_id", "area_code", "value"]].rename(
             columns={"area_code": "peer_code", "value": "peer_value"}

@@ -13,6 +13,9 @@ from datetime import datetime
 import pandas as pd
 
 from datapakke.config import DEFAULT_CONTACT_DA
+from datapakke.mart.peers import PEER_COMPARISON_DTYPES as MART_PEER_COMPARISON
+from datapakke.mart.peers import PEER_GROUP_DTYPES as MART_PEER_GROUP
+from datapakke.mart.peers import typed_frame, with_names
 from datapakke.mart.population import is_population
 
 # Columns of ``AreaPackData.funnel``: latest period, sex T, every municipality in Denmark.
@@ -41,57 +44,16 @@ SOURCE_COLUMNS = [
     *("last_period", "period_count", "municipality_codes", "measures", "caveat_da"),
 ]
 
-# ``AreaPackData.peer_group``: each member's similar municipalities (mart.peer_group with names).
-PEER_GROUP_DTYPES = {
-    "municipality_code": "object",
-    "municipality_name": "object",
-    "rank": "int64",
-    "peer_code": "object",
-    "peer_name": "object",
-    "distance": "float64",
-    "basis_year": "object",  # the year of the 1 January population the peers are chosen on
-    "population": "float64",
-    "share_65plus_pct": "float64",
-    "share_80plus_pct": "float64",
-    "peer_population": "float64",
-    "peer_share_65plus_pct": "float64",
-    "peer_share_80plus_pct": "float64",
-}
-# ``AreaPackData.peer_comparison``: each member's indicators (latest period, sex T) against its
-# peers' median (mart.peer_comparison with the member's name).
-PEER_COMPARISON_DTYPES = {
-    "indicator_id": "object",
-    "municipality_code": "object",
-    "municipality_name": "object",
-    "period": "object",
-    "value": "float64",
-    "ci95_low": "float64",
-    "ci95_high": "float64",
-    "is_suppressed": "bool",
-    "peer_values": "int64",  # peers with a published value
-    "peer_median": "float64",  # NaN when fewer than 3 peers have one
-    "compared_to_peers": "object",
-    "opportunity_events_per_year": "float64",  # NaN unless significantly worse (and shown)
-    "opportunity_ci95_low": "float64",
-    "opportunity_ci95_high": "float64",
-}
+# ``AreaPackData.peer_group`` and ``.peer_comparison``: the warehouse's peer tables for the
+# area's members, with the municipalities' names beside their codes.
+PEER_GROUP_DTYPES = with_names(
+    MART_PEER_GROUP, {"municipality_code": "municipality_name", "peer_code": "peer_name"}
+)
+PEER_COMPARISON_DTYPES = with_names(
+    MART_PEER_COMPARISON, {"municipality_code": "municipality_name"}
+)
 PEER_GROUP_COLUMNS = list(PEER_GROUP_DTYPES)
 PEER_COMPARISON_COLUMNS = list(PEER_COMPARISON_DTYPES)
-
-
-def typed_frame(dtypes: dict[str, str], frame: pd.DataFrame | None = None) -> pd.DataFrame:
-    """``frame``'s columns of ``dtypes`` in that order and type (empty when None): an area mart
-    written before a table existed still gives a pack the right, empty columns. Empty text
-    columns are ``string``, so DuckDB stores them as VARCHAR (an empty object column becomes
-    INTEGER there)."""
-    if frame is None:
-        return pd.DataFrame(
-            {
-                name: pd.Series(dtype="string" if dtype == "object" else dtype)
-                for name, dtype in dtypes.items()
-            }
-        )
-    return frame[list(dtypes)].astype(dtypes).reset_index(drop=True)
 
 
 @dataclass(frozen=True)
