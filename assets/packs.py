@@ -29,6 +29,7 @@ def area_pack(
     reports = build_area_packs(list(context.partition_keys), settings.get())
     metadata: dict[str, object] = {
         "packs": len(reports),
+        "unchanged": sum(r.unchanged for r in reports),  # same content: not rewritten
         "total_mb": round(sum(r.pack_bytes for r in reports) / 1e6, 2),
     }
     if len(reports) == 1:

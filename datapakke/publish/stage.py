@@ -23,6 +23,8 @@ from datapakke.publish.area_mart import (
     load_published,
     write_area_mart,
 )
+from datapakke.publish.changes import Changes, compare
+from datapakke.publish.snapshot import content_fingerprint, snapshot_of, with_charts
 
 
 def build_area_marts(
@@ -75,25 +77,66 @@ class PackReport:
     pack_bytes: int
     chart_seconds: float  # drawing and writing every chart of the pack
     workbook_seconds: float  # building and writing the Excel file
+    unchanged: bool = False  # same content as the latest pack: nothing was written
+    fingerprint: str = ""  # the mart's content fingerprint (publish.snapshot)
+    fingerprint_seconds: float = 0.0  # computing it and reading the latest pack's snapshot
+    changes: Changes | None = None  # what "Nyt siden sidst" says (None when unchanged)
 
 
 def build_area_pack(area_key: str, settings: Settings | None = None) -> PackReport:
-    """Charts and the Excel pack for one area, from its published mart."""
+    """Charts and the Excel pack for one area, from its published mart.
+
+    When the mart's content fingerprint equals the latest pack's, nothing is drawn or written
+    (the pack, its charts and history keep their bytes and mtimes) and the report says
+    ``unchanged``: a quiet night neither rewrites packs nor fills history with copies."""
     from datapakke.publish.charts import render_area_charts
     from datapakke.publish.workbook import publish_pack
+    from datapakke.publish.workbook.files import latest_built_at, latest_snapshot, prune_history
 
     settings = settings or get_settings()
     area = default_geography().area_by_partition_key(area_key)
     outputs = settings.area_outputs(area.grouping, area.area_id)
     sweep_leftovers(outputs.folder)  # what a killed earlier build left beside the pack
+    started = time.perf_counter()
+    fingerprint = content_fingerprint(outputs.mart)
+    latest = latest_snapshot(outputs, with_values=False)
+    fingerprinted = time.perf_counter() - started
+    if latest is not None and latest.fingerprint == fingerprint:
+        charts = {name: outputs.chart(name) for name in latest.charts}
+        if all(path.is_file() for path in charts.values()):
+            prune_history(outputs, settings.history_keep)  # only if history_keep was lowered
+            return PackReport(
+                area_key,
+                outputs.pack,
+                charts,
+                outputs.pack.stat().st_size,
+                0.0,
+                0.0,
+                unchanged=True,
+                fingerprint=fingerprint,
+                fingerprint_seconds=fingerprinted,
+            )
     pack = load_area_pack_data(outputs.mart)
+    previous = latest_snapshot(outputs) if latest is not None else None
+    snapshot = snapshot_of(pack, fingerprint)
+    earlier = latest_built_at(outputs) if previous is None else None
+    changes = compare(snapshot, previous, earlier_pack_built_at=earlier)
     started = time.perf_counter()
     charts = render_area_charts(pack, outputs.charts_dir)
     charted = time.perf_counter()
-    path = publish_pack(pack, charts, outputs, settings.history_keep)
+    snapshot = with_charts(snapshot, charts)
+    path = publish_pack(pack, charts, outputs, settings.history_keep, snapshot, changes)
     written = time.perf_counter()
     return PackReport(
-        area_key, path, charts, path.stat().st_size, charted - started, written - charted
+        area_key,
+        path,
+        charts,
+        path.stat().st_size,
+        charted - started,
+        written - charted,
+        fingerprint=fingerprint,
+        fingerprint_seconds=fingerprinted,
+        changes=changes,
     )
 
 

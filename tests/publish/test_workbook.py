@@ -49,7 +49,10 @@ HOSTILE_NOTES = ["+1", "-1+2", "@SUM(A1)", "=1+1", "#N/A"]
 MISSING_NOTE = "Under 10 hændelser: raten vises ikke."
 SUPPRESSED = "<5"  # the fixture's threshold is 5
 MISSING = "–"
-FIXED_SHEETS = ["Forside", "Hovedpointer", "Indhold", "Overblik", "Lignende kommuner"]
+FIXED_SHEETS = [
+    *("Forside", "Hovedpointer", "Nyt siden sidst", "Indhold", "Overblik"),
+    "Lignende kommuner",
+]
 INVALID_SHEET_CHARS = set("[]:*?/\\")
 
 
@@ -160,7 +163,7 @@ def _indicator_sheets(pack: AreaPackData) -> list[str]:
 def test_sheets_in_order(wb: Workbook, pack: AreaPackData) -> None:
     expected = [*FIXED_SHEETS, *_indicator_sheets(pack), "Datastatus", "Om data", "Data"]
     assert wb.sheetnames == expected
-    assert len(expected) == 8 + len(pack.catalogue)
+    assert len(expected) == 9 + len(pack.catalogue)
 
 
 def test_indicator_sheets_follow_theme_order(wb: Workbook, pack: AreaPackData) -> None:

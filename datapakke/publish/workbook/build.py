@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from datapakke.publish.changes import Changes
 from datapakke.publish.key_findings import key_findings
 from datapakke.publish.pack_data import AreaPackData
 from datapakke.publish.workbook import (
@@ -21,6 +22,7 @@ from datapakke.publish.workbook import (
     peers,
     status,
 )
+from datapakke.publish.workbook import changes as changes_sheet
 from datapakke.publish.workbook.context import Context
 from datapakke.publish.workbook.fast_rows import Built
 from datapakke.publish.workbook.sheet import Sheet, print_setup
@@ -28,6 +30,7 @@ from datapakke.publish.workbook.styles import Styles
 from datapakke.publish.workbook.texts import (
     ABOUT,
     AUTHOR,
+    CHANGES,
     CONTENTS,
     DATA,
     DATA_STATUS,
@@ -43,7 +46,9 @@ if TYPE_CHECKING:
     from openpyxl.workbook.workbook import Workbook
 
 
-def build(pack: AreaPackData, charts: dict[str, Path] | None) -> Built:
+def build(
+    pack: AreaPackData, charts: dict[str, Path] | None, changes: Changes | None = None
+) -> Built:
     """Front, key findings, contents, overview, one sheet per indicator, data status, about, data; charts that are missing
     on disk are left out."""
     from openpyxl import Workbook
@@ -62,6 +67,7 @@ def build(pack: AreaPackData, charts: dict[str, Path] | None) -> Built:
     findings = key_findings(pack)
     front.write(sheets[0], ctx, found.get("pyramid"), findings)
     key_points.write(new(KEY_POINTS), ctx, findings)
+    changes_sheet.write(new(CHANGES), ctx, changes)
     contents.write(new(CONTENTS), ctx)
     overview.write(new(OVERVIEW), ctx, found.get("overview"), found.get("map"))
     peers.write(new(PEERS), ctx)

@@ -6,6 +6,7 @@ from datapakke.publish.workbook.context import Context
 from datapakke.publish.workbook.sheet import Sheet
 from datapakke.publish.workbook.texts import (
     ABOUT,
+    CHANGES,
     DATA,
     DATA_STATUS,
     FRONT,
@@ -18,6 +19,7 @@ from datapakke.publish.workbook.values import as_text
 _FIXED_PAGES = (
     (FRONT, "Område, kommuner, datastatus og sådan læser du pakken"),
     (KEY_POINTS, "De vigtigste statistisk sikre forskelle og udviklinger, med links"),
+    (CHANGES, "Hvad der er nyt eller revideret siden forrige udgave af datapakken"),
     (OVERVIEW, "Alle indikatorer for området, kommunerne, regionen og hele landet"),
     (PEERS, "Hver kommune sammenlignet med de 5 kommuner i landet, der ligner den mest"),
     (DATA_STATUS, "Hvilke filer tallene bygger på: rigtige eller syntetiske, perioder og dækning"),

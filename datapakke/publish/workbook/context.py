@@ -15,6 +15,7 @@ from datapakke.presentation import THEME_ORDER
 from datapakke.publish.pack_data import AreaPackData
 from datapakke.publish.workbook.texts import (
     ABOUT,
+    CHANGES,
     CONTENTS,
     DATA,
     DATA_STATUS,
@@ -100,7 +101,17 @@ def indicator_sheet_names(catalogue: pd.DataFrame) -> dict[str, str]:
     """Sheet name per indicator id: short Danish, ≤ 31 characters, valid and unique."""
     taken = {
         name.casefold()
-        for name in (FRONT, KEY_POINTS, CONTENTS, OVERVIEW, PEERS, DATA_STATUS, ABOUT, DATA)
+        for name in (
+            FRONT,
+            KEY_POINTS,
+            CHANGES,
+            CONTENTS,
+            OVERVIEW,
+            PEERS,
+            DATA_STATUS,
+            ABOUT,
+            DATA,
+        )
     }
     names: dict[str, str] = {}
     for ind in ordered(catalogue).itertuples():

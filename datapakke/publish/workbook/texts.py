@@ -12,6 +12,7 @@ from datapakke.publish.workbook.values import as_text
 # Fixed sheets; indicator sheets go between OVERVIEW and DATA_STATUS.
 FRONT, CONTENTS, OVERVIEW, ABOUT, DATA = "Forside", "Indhold", "Overblik", "Om data", "Data"
 DATA_STATUS, KEY_POINTS, PEERS = "Datastatus", "Hovedpointer", "Lignende kommuner"
+CHANGES = "Nyt siden sidst"
 BACK_LINK_DA = "← Til indhold"
 SYNTHETIC_MARK_DA = "SYNTETISKE DATA"
 AUTHOR = "Datapakker"  # document creator and the author of every cell note
