@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-TEMP_NAME = re.compile(r"^\..+\.tmp-\d+$")
+# ``.<target>.tmp-<pid>``, and the write-ahead log DuckDB keeps beside a database it writes.
+TEMP_NAME = re.compile(r"^\..+\.tmp-(?P<pid>\d+)(\.wal)?$")
 
 
 def temp_path(target: Path) -> Path:
@@ -33,6 +34,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
+        temp.with_name(temp.name + ".wal").unlink(missing_ok=True)  # a DuckDB file's log
 
 
 def write_bytes(target: Path, data: bytes) -> Path:
@@ -45,23 +47,24 @@ def write_bytes(target: Path, data: bytes) -> Path:
 def sweep_leftovers(folder: Path) -> list[Path]:
     """Remove temporary files under ``folder`` that a killed process left behind.
 
-    A temporary file is recognised by its name (``.<target>.tmp-<pid>``); it is removed only
+    A temporary file is recognised by its name (``.<target>.tmp-<pid>``, or DuckDB's
+    ``….tmp-<pid>.wal`` beside a half-written database); it is removed only
     when its process no longer runs, so a build under way in another process is left alone.
     """
     removed = []
     if not folder.is_dir():
         return removed
     for path in folder.rglob(".*.tmp-*"):
-        if not TEMP_NAME.match(path.name) or not path.is_file():
-            continue
-        if _process_alive(int(path.name.rsplit("-", 1)[1])):
+        match = TEMP_NAME.match(path.name)
+        if match is None or not path.is_file() or process_alive(int(match["pid"])):
             continue
         path.unlink(missing_ok=True)
         removed.append(path)
     return removed
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs (somebody else's counts: it may be a build)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -23,11 +23,35 @@ def problem_lines(events: Iterable[dg.DagsterEvent]) -> tuple[list[str], list[st
             problems.append(_check_line(event.asset_check_evaluation_data))
         elif event.is_step_failure:
             error = event.event_specific_data.error
+            full = disk_full_line(event.step_key, _chain(error))
+            if full:
+                problems.append(full)
+                continue
             explained = explain_step_failure(event.step_key, _chain(error))
             problems += [explained.line] if explained.line else []
             if explained.unexpected and not tracebacks:
                 tracebacks.append(error.to_string())
     return problems, tracebacks
+
+
+# How a full disk (or quota, or file-size limit) reads in Python's and DuckDB's messages.
+_DISK_FULL = ("No space left on device", "Errno 28]", "Disk quota exceeded", "File too large")
+
+
+def disk_full_line(step: str, chain: list[tuple[str, str]]) -> str | None:
+    """One line for a write that failed for want of space (None for any other error).
+
+    Expected on a full disk, so no traceback: the user's move is to make room, not to debug.
+    """
+    for _cls_name, message in chain:
+        reason = next((text for text in _DISK_FULL if text in message), None)
+        if reason:
+            reason = "No space left on device" if reason == "Errno 28]" else reason
+            return (
+                f"{step}: the disk is full ({reason}); nothing half-written was kept. Make room "
+                "on the disk that holds data/marts, then run make run again"
+            )
+    return None
 
 
 def publish_failure(settings: Settings, problems: list[str]) -> None:

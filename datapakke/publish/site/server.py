@@ -31,11 +31,28 @@ class SiteRequestHandler(SimpleHTTPRequestHandler):
         if "\x00" in unquote(urlsplit(self.path).path):
             self.send_error(HTTPStatus.BAD_REQUEST, "Bad request: the path holds a NUL byte")
             return None
+        if not self._inside_site():
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
         try:
             return super().send_head()
         except ValueError:  # any other path the file system cannot take
             self.send_error(HTTPStatus.BAD_REQUEST, "Bad request: not a valid path")
             return None
+
+    def _inside_site(self) -> bool:
+        """Whether the requested file, every symlink followed, lies inside the site folder.
+
+        The standard handler stops ``..`` but follows links, so a link placed in the site
+        folder (by hand, or by a tool that copies with ``symlinks=True``) would serve whatever
+        it points at, ``/etc`` included.
+        """
+        root = Path(self.directory).resolve()
+        try:
+            target = Path(self.translate_path(self.path)).resolve()
+        except (OSError, ValueError):
+            return False
+        return target.is_relative_to(root)
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-cache")
