@@ -68,6 +68,7 @@ class PackSnapshot:
     indicators: pd.DataFrame = field(repr=False)  # SNAPSHOT_INDICATOR_COLUMNS, reading order
     sources: pd.DataFrame = field(repr=False)  # SNAPSHOT_SOURCE_COLUMNS
     charts: tuple[str, ...] = ()  # chart names drawn for this version (``charts/<name>.png``)
+    headline: tuple[str, ...] = ()  # the front page's first key findings (the download page)
 
 
 # --------------------------------------------------------------------------- fingerprint
@@ -139,7 +140,10 @@ def _quoted(name: str) -> str:
 
 
 def snapshot_of(
-    pack: AreaPackData, fingerprint: str | None, charts: Iterable[str] = ()
+    pack: AreaPackData,
+    fingerprint: str | None,
+    charts: Iterable[str] = (),
+    headline: Iterable[str] = (),
 ) -> PackSnapshot:
     """The snapshot of ``pack`` (its values, indicators in reading order and sources)."""
     from datapakke.publish.workbook.context import ordered
@@ -154,6 +158,7 @@ def snapshot_of(
         indicators=_columns(catalogue, SNAPSHOT_INDICATOR_COLUMNS),
         sources=_columns(pack.sources, SNAPSHOT_SOURCE_COLUMNS),
         charts=tuple(sorted(charts)),
+        headline=tuple(headline),
     )
 
 
@@ -183,6 +188,7 @@ def write_snapshot(snapshot: PackSnapshot, path: Path) -> Path:
         "built_at": snapshot.built_at.isoformat(),
         "code_version": snapshot.code_version,
         "charts": list(snapshot.charts),
+        "headline": list(snapshot.headline),
         "indicators": _records(snapshot.indicators),
         "sources": _records(snapshot.sources),
     }
@@ -226,6 +232,7 @@ def read_snapshot(path: Path, with_values: bool = True) -> PackSnapshot | None:
                 columns=SNAPSHOT_SOURCE_COLUMNS
             ),
             charts=tuple(header.get("charts", ())),
+            headline=tuple(header.get("headline", ())),
         )
     except (OSError, KeyError, ValueError, TypeError, pa.ArrowException):
         return None

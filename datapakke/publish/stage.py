@@ -24,6 +24,7 @@ from datapakke.publish.area_mart import (
     write_area_mart,
 )
 from datapakke.publish.changes import Changes, compare
+from datapakke.publish.key_findings import headline, key_findings
 from datapakke.publish.snapshot import content_fingerprint, snapshot_of, with_charts
 
 
@@ -118,14 +119,15 @@ def build_area_pack(area_key: str, settings: Settings | None = None) -> PackRepo
             )
     pack = load_area_pack_data(outputs.mart)
     previous = latest_snapshot(outputs) if latest is not None else None
-    snapshot = snapshot_of(pack, fingerprint)
+    findings = key_findings(pack)  # once: the map, the front page, the sheet and the page
+    snapshot = snapshot_of(pack, fingerprint, headline=headline(findings))
     earlier = latest_built_at(outputs) if previous is None else None
     changes = compare(snapshot, previous, earlier_pack_built_at=earlier)
     started = time.perf_counter()
-    charts = render_area_charts(pack, outputs.charts_dir)
+    charts = render_area_charts(pack, outputs.charts_dir, findings)
     charted = time.perf_counter()
     snapshot = with_charts(snapshot, charts)
-    path = publish_pack(pack, charts, outputs, settings.history_keep, snapshot, changes)
+    path = publish_pack(pack, charts, outputs, settings.history_keep, snapshot, changes, findings)
     written = time.perf_counter()
     return PackReport(
         area_key,

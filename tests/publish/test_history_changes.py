@@ -35,6 +35,7 @@ from datapakke.publish.changes import (
     Changes,
     compare,
 )
+from datapakke.publish.key_findings import headline, key_findings
 from datapakke.publish.pack_data import AreaPackData
 from datapakke.publish.snapshot import (
     PackSnapshot,
@@ -71,7 +72,7 @@ class Area:
         return sorted(p.name for p in folder.glob(f"*{suffix}")) if folder.is_dir() else []
 
 
-def _tiny_charts(pack: AreaPackData, out_dir: Path) -> dict[str, Path]:
+def _tiny_charts(pack: AreaPackData, out_dir: Path, findings: object = None) -> dict[str, Path]:
     """One small real PNG in place of the pack's charts."""
     from PIL import Image
 
@@ -286,6 +287,8 @@ def test_the_first_pack_says_it_is_the_first_edition(area: Area) -> None:
     snapshot = read_snapshot(latest_snapshot_path(area.outputs))
     assert snapshot is not None and snapshot.fingerprint == report.fingerprint
     assert snapshot.charts == ("overview",)
+    pack = load_area_pack_data(area.outputs.mart)  # the download page shows its headline
+    assert snapshot.headline == tuple(headline(key_findings(pack)))
     ws = written_sheet(load_area_pack_data(area.outputs.mart), report.changes)
     assert ws["A3"].value == FIRST_EDITION_DA
 

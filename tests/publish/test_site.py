@@ -334,6 +334,20 @@ def test_map_names_every_municipality_and_links_to_its_card(full: Built) -> None
     assert 'id="find"' in full.page and 'getElementById("find")' in full.page
 
 
+def test_a_card_shows_its_packs_first_key_findings(full: Built) -> None:
+    from datapakke.publish.site.page import AreaEntry, render_page
+
+    geo = default_geography()
+    area = geo.area("klynge2022", "bornholm")
+    entry = AreaEntry(
+        area, None, (), None, None, headline=("Første <sætning>.", "Anden.", "Tredje.")
+    )
+    page = render_page(geo, {"klynge2022": [entry]}, datetime.now(UTC), get_settings())
+    card = _card(page, "klynge2022", "bornholm")
+    assert '<p class="headline">Første &lt;sætning&gt;.</p>' in card
+    assert "Anden." in card and "Tredje." not in card  # two lines on a card
+
+
 def test_page_says_data_as_of_and_a_failed_latest_refresh(tmp_path: Path) -> None:
     from datapakke.publish.refresh_status import read_status, record_failure, record_success
     from datapakke.publish.site.page import render_page

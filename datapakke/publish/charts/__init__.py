@@ -37,6 +37,7 @@ from datapakke.publish.charts.rows import catalogue_in_order
 from datapakke.publish.charts.style import DPI, MAX_HEIGHT_IN, PAGE_WIDTH_IN, PRINT_BOX_IN
 
 if TYPE_CHECKING:
+    from datapakke.publish.key_findings import KeyFinding
     from datapakke.publish.pack_data import AreaPackData
 
 __all__ = [
@@ -58,7 +59,11 @@ __all__ = [
 ]
 
 
-def render_area_charts(pack: AreaPackData, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+def render_area_charts(
+    pack: AreaPackData,
+    out_dir: str | os.PathLike[str],
+    findings: list[KeyFinding] | None = None,
+) -> dict[str, Path]:
     """Every chart of one pack: ``overview``, ``pyramid``, ``map`` (when an indicator has
     comparisons) and ``indicator_<id>`` → PNG path."""
     out = Path(out_dir)
@@ -67,7 +72,7 @@ def render_area_charts(pack: AreaPackData, out_dir: str | os.PathLike[str]) -> d
         "overview": save_png(overview_chart(pack), out / "overview.png"),
         "pyramid": save_png(population_pyramid(pack), out / "pyramid.png"),
     }
-    mapped = map_indicator(pack)
+    mapped = map_indicator(pack, findings)
     if mapped is not None:
         charts["map"] = save_png(comparison_map(pack, mapped), out / "map.png")
     for indicator_id in catalogue_in_order(pack)["indicator_id"]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from datapakke.publish.key_findings import key_findings
+from datapakke.publish.key_findings import KeyFinding, key_findings
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -16,12 +16,13 @@ if TYPE_CHECKING:
 COMPARED = ("better", "similar", "worse", "higher", "lower")
 
 
-def map_indicator(pack: AreaPackData) -> str | None:
-    """The indicator of the first key finding that has comparisons for every municipality,
-    else the first indicator in the catalogue with any; None when no indicator has one."""
+def map_indicator(pack: AreaPackData, findings: list[KeyFinding] | None = None) -> str | None:
+    """The indicator of the first key finding (``findings``, else computed) that has
+    comparisons for every municipality, else the first indicator in the catalogue with any;
+    None when no indicator has one."""
     compared = pack.funnel[pack.funnel["compared_to_national"].isin(COMPARED)]
     with_map = set(compared["indicator_id"])
-    for finding in key_findings(pack):
+    for finding in findings if findings is not None else key_findings(pack):
         if finding.indicator_id in with_map:
             return finding.indicator_id
     ordered = [i for i in pack.catalogue["indicator_id"] if i in with_map]

@@ -32,6 +32,7 @@ from datapakke.publish.data_status import SourceStatus, statuses_of
 from datapakke.publish.pack_data import SOURCE_COLUMNS
 from datapakke.publish.refresh_status import read_status
 from datapakke.publish.site.page import AreaEntry, PackLink, Thumbnail, render_page
+from datapakke.publish.snapshot import latest_snapshot_path, read_snapshot
 from datapakke.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -241,7 +242,9 @@ def publish_area(settings: Settings, area: Area, site_root: Path) -> AreaEntry:
     is_synthetic = True if mart is None else mart.is_synthetic
     publishers = mart.publishers if mart else ()
     caveats = mart.caveats if mart else ()
-    return AreaEntry(area, latest, history, thumbnail, is_synthetic, publishers, caveats)
+    snapshot = read_snapshot(latest_snapshot_path(outputs), with_values=False)
+    headline = snapshot.headline if snapshot is not None else ()
+    return AreaEntry(area, latest, history, thumbnail, is_synthetic, publishers, caveats, headline)
 
 
 def read_data_status(settings: Settings, geo: Geography) -> list[SourceStatus]:

@@ -69,6 +69,7 @@ class AreaEntry:
     is_synthetic: bool | None  # None: no pack, so nothing to warn about
     publishers: tuple[str, ...] = ()
     caveats: tuple[str, ...] = ()  # rejected files or quarantined rows behind this pack
+    headline: tuple[str, ...] = ()  # the pack's first key findings (its front page)
 
 
 # --------------------------------------------------------------------------- Danish formatting
@@ -130,6 +131,8 @@ h2 { margin: 0; font-size: 1.45rem; }
   color: #394452; }
 .tag.proxy { background: #fdf0e6; color: #8a3b00; }
 .tag.synthetic { background: var(--warn); color: #fff; }
+.headline { margin: 0; font-size: .9rem; border-left: 3px solid var(--accent);
+  padding-left: 8px; }
 .caveat { font-size: .85rem; color: #8a3b00; margin: .3rem 0; }
 .thumb { display: block; border: 1px solid var(--line); border-radius: 4px; overflow: hidden;
   background: #fff; }
@@ -258,6 +261,7 @@ def _render_card(geo: Geography, entry: AreaEntry, mixed_data: bool) -> str:
     if area.region_name and area.region_name != area.name:
         parts.append(f'<p class="sub">{_e(area.region_name)}</p>')
     parts.append(_render_tags(entry, mixed_data))
+    parts.extend(f'<p class="headline">{_e(line)}</p>' for line in entry.headline[:2])
     parts.append(_render_thumbnail(entry))
     parts.append(
         f'<p class="members"><strong>{_count(len(members), "kommune", "kommuner")}:</strong> '

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datapakke.publish.changes import Changes
-from datapakke.publish.key_findings import key_findings
+from datapakke.publish.key_findings import KeyFinding, key_findings
 from datapakke.publish.pack_data import AreaPackData
 from datapakke.publish.workbook import (
     about,
@@ -47,7 +47,10 @@ if TYPE_CHECKING:
 
 
 def build(
-    pack: AreaPackData, charts: dict[str, Path] | None, changes: Changes | None = None
+    pack: AreaPackData,
+    charts: dict[str, Path] | None,
+    changes: Changes | None = None,
+    findings: list[KeyFinding] | None = None,
 ) -> Built:
     """Front, key findings, contents, overview, one sheet per indicator, data status, about, data; charts that are missing
     on disk are left out."""
@@ -64,7 +67,7 @@ def build(
         sheets.append(Sheet(wb.create_sheet(title), styles, pack.suppression_threshold))
         return sheets[-1]
 
-    findings = key_findings(pack)
+    findings = findings if findings is not None else key_findings(pack)
     front.write(sheets[0], ctx, found.get("pyramid"), findings)
     key_points.write(new(KEY_POINTS), ctx, findings)
     changes_sheet.write(new(CHANGES), ctx, changes)

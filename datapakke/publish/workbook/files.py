@@ -22,6 +22,7 @@ from xml.etree import ElementTree
 from datapakke.atomic import atomic_path
 from datapakke.config import AreaOutputs
 from datapakke.publish.changes import Changes
+from datapakke.publish.key_findings import KeyFinding
 from datapakke.publish.pack_data import AreaPackData
 from datapakke.publish.snapshot import (
     SNAPSHOT_SUFFIX,
@@ -50,6 +51,7 @@ def publish_pack(
     history_keep: int,
     snapshot: PackSnapshot | None = None,
     changes: Changes | None = None,
+    findings: list[KeyFinding] | None = None,
 ) -> Path:
     """Write the area's latest pack (``outputs.pack``); the one it replaces moves to history.
 
@@ -64,7 +66,7 @@ def publish_pack(
         )
     target = outputs.pack
     with atomic_path(target) as temp:
-        build(pack, charts, changes).save(temp)
+        build(pack, charts, changes, findings).save(temp)
         if target.is_file() and history_keep > 0:
             _archive(target, outputs)
     if snapshot is not None:
