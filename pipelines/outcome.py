@@ -57,11 +57,11 @@ def disk_full_line(step: str, chain: list[tuple[str, str]]) -> str | None:
 def publish_failure(settings: Settings, problems: list[str]) -> None:
     """Record the failed attempt and rebuild the download page from yesterday's packs, so it
     says the latest refresh failed, when and why (best effort: the failure is already told)."""
-    from datapakke.geography import default_geography
-    from datapakke.publish.refresh_status import record_failure
-    from datapakke.publish.site import build_site
-
     try:
+        from datapakke.geography import default_geography
+        from datapakke.publish.refresh_status import record_failure
+        from datapakke.publish.site import build_site
+
         record_failure(settings, datetime.now(UTC), "; ".join(problems) or "se kørslen i Dagster")
         if settings.marts_dir.is_dir():
             build_site(settings, default_geography())
