@@ -493,6 +493,10 @@ def test_front_page_opens_with_the_key_findings_and_a_contact(
     labels = [front.cell(row=r, column=1).value for r in range(1, front.max_row + 1)]
     assert labels.index("Hovedpointer") < labels.index("Kommuner")  # read before the facts
     assert "Kontakt" in labels and "Kodeversion" not in labels
+    guide = labels.index("Sådan læser du datapakken") + 1  # its heading's row
+    breaks = {b.id for b in front.row_breaks.brk}
+    assert not breaks & set(range(guide, guide + 4))  # never split over two printed pages
+    assert labels.index("→ Indhold") < guide  # the way on is on the first page
     about_text = " ".join(str(c.value) for c in _cells(wb["Om data"]) if c.value)
     assert f"kodeversion {pack.code_version}" in about_text
 

@@ -16,6 +16,7 @@ from datapakke.presentation import (
 from datapakke.publish import data_status
 from datapakke.publish.key_findings import KeyFinding, headline
 from datapakke.publish.workbook.context import Context
+from datapakke.publish.workbook.geometry import HEADING_PT
 from datapakke.publish.workbook.sheet import Sheet
 from datapakke.publish.workbook.texts import CONTENTS, KEY_POINTS
 from datapakke.publish.workbook.values import danish_time
@@ -65,16 +66,19 @@ def write(
     for label, text in _facts(ctx):
         sheet.paragraph(row, text, 2, 2, label=label)
         row += 1
-
-    sheet.heading(row, "Sådan læser du datapakken")
-    row += 1
-    for i, line in enumerate(read_me_da(pack.suppression_threshold), start=1):
-        sheet.paragraph(row, line, 2, 2, label=f"{i}.")
-        row += 1
     row += 1
     sheet.link(row, 1, "→ Indhold", CONTENTS)
     sheet.put(row, 2, "Oversigt over alle ark, med links.", "dp_text")
-    sheet.image(pyramid, row + 2)
+    row += 2
+    # The reading guide is kept whole: on the first page if it fits, else on the next one.
+    guide = read_me_da(pack.suppression_threshold)
+    sheet.keep(row, HEADING_PT + sum(sheet.paragraph_height(line, 2, 2) for line in guide))
+    sheet.heading(row, "Sådan læser du datapakken")
+    row += 1
+    for i, line in enumerate(guide, start=1):
+        sheet.paragraph(row, line, 2, 2, label=f"{i}.")
+        row += 1
+    sheet.image(pyramid, row + 1)
 
 
 def _facts(ctx: Context) -> list[tuple[str, str]]:
