@@ -334,8 +334,8 @@ def _render_map(geo: Geography, entries: Mapping[str, Sequence[AreaEntry]]) -> s
     from datapakke.publish.tilemap import default_tile_grid, tile_map_svg
 
     first = next(iter(entries), None)
-    regions = sorted({m.region_area_id for m in geo.municipalities.values()})
-    colour = {r: REGION_COLOURS[i % len(REGION_COLOURS)] for i, r in enumerate(regions)}
+    regions = sorted({(m.region_area_id, m.region_name) for m in geo.municipalities.values()})
+    colour = {r: REGION_COLOURS[i % len(REGION_COLOURS)] for i, (r, _) in enumerate(regions)}
     fill, names, links = {}, {}, {}
     for code, muni in geo.municipalities.items():
         areas = geo.areas_of_municipality(code)
@@ -351,6 +351,7 @@ def _render_map(geo: Geography, entries: Mapping[str, Sequence[AreaEntry]]) -> s
         names,
         links,
         title="Kort over kommunerne: klik på en kommune for at finde dens datapakke",
+        legend=[(name, colour[region]) for region, name in regions],
     )
     return "\n".join(
         [
