@@ -13,9 +13,9 @@ from datetime import datetime
 import pandas as pd
 
 from datapakke.config import DEFAULT_CONTACT_DA
-from datapakke.mart.peers import PEER_COMPARISON_DTYPES as MART_PEER_COMPARISON
-from datapakke.mart.peers import PEER_GROUP_DTYPES as MART_PEER_GROUP
-from datapakke.mart.peers import typed_frame, with_names
+from datapakke.mart.peer_columns import PEER_COMPARISON_DTYPES as MART_PEER_COMPARISON
+from datapakke.mart.peer_columns import PEER_GROUP_DTYPES as MART_PEER_GROUP
+from datapakke.mart.peer_columns import typed_frame, with_names
 from datapakke.mart.population import is_population
 
 # Columns of ``AreaPackData.funnel``: latest period, sex T, every municipality in Denmark.
