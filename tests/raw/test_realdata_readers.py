@@ -108,21 +108,24 @@ def test_erhv2_has_every_area_decoded(erhv2: tuple[pd.DataFrame, list[tuple[int,
         assert frame.loc[frame["ENHED"] == block, "OMRÅDE"].nunique() == 102
 
 
+# The web export read as a configured source would read it (jobs data: only to test the reader).
+ERHV2_SPEC = SourceSpec(
+    id="erhv2_jobs",
+    title="ERHV2",
+    publisher="Danmarks Statistik",
+    target="observation",
+    reader="statbank",
+    sample_file="statbank/ERHV2.csv",
+    drop_glob="statbank/ERHV2/*.csv",
+    columns={"municipality": "OMRÅDE", "period": "TID", "value": "INDHOLD"},
+    measure="jobs",
+    filters={"ENHED": ("Job ultimo november",)},
+)
+
+
 def test_erhv2_through_the_registry_reader() -> None:
     """read_raw maps the web export's columns by name, as for an API extract."""
-    spec = SourceSpec(
-        id="erhv2_jobs",
-        title="ERHV2",
-        publisher="Danmarks Statistik",
-        target="observation",
-        reader="statbank",
-        sample_file="statbank/ERHV2.csv",
-        drop_glob="statbank/ERHV2/*.csv",
-        columns={"municipality": "OMRÅDE", "period": "TID", "value": "INDHOLD"},
-        measure="jobs",
-        filters={"ENHED": ("Job ultimo november",)},
-    )
-    load = read_raw(ResolvedSource(spec, realdata("ERHV2_all.csv"), is_synthetic=False))
+    load = read_raw(ResolvedSource(ERHV2_SPEC, realdata("ERHV2_all.csv"), is_synthetic=False))
     assert load.error is None
     assert load.rows_read == 2448
     assert len(load.frame) == 1224

@@ -33,7 +33,7 @@ from datapakke.raw.stage import SourceCheck, SourceReport, check_source, ingest_
 from datapakke.raw.statbank import read_statbank_extract
 from datapakke.raw.validate import validate_observations
 from datapakke.warehouse import read_frame
-from tests.raw.test_realdata_readers import realdata
+from tests.raw.test_realdata_readers import ERHV2_SPEC, realdata
 
 TODAY = date(2026, 11, 22)
 FOLK1A_ROWS = 31_200  # data rows of the real FOLK1A.csv (its README)
@@ -416,20 +416,6 @@ def erhv2() -> tuple[bytes, pd.DataFrame]:
     frame, skipped = read_statbank_extract(data, "ERHV2_all.csv")
     assert skipped == [] and len(frame) == 2_448
     return data, frame
-
-
-ERHV2_SPEC = SourceSpec(
-    id="erhv2_jobs",
-    title="ERHV2",
-    publisher="Danmarks Statistik",
-    target="observation",
-    reader="statbank",
-    sample_file="statbank/ERHV2.csv",
-    drop_glob="statbank/ERHV2/*.csv",
-    columns={"municipality": "OMRÅDE", "period": "TID", "value": "INDHOLD"},
-    measure="jobs",
-    filters={"ENHED": ("Job ultimo november",)},
-)
 
 
 def test_erhv2_resaved_as_utf8_with_bom_reads_the_same(
