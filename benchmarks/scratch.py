@@ -106,11 +106,30 @@ class Scratch:
     def clone(self, root: Path) -> Scratch:
         """A full copy (code, raw drops, outputs and run history) to fault without harming this.
 
-        ``cp -a`` keeps times and is several times faster than shutil for the ~750 MB of outputs.
+        Packs, charts, snapshots and the download site (~700 of ~800 MB) are hard links: the
+        pipeline never writes those in place (each is built under a new name and renamed, or
+        the site swapped whole), so the copy can replace them without touching these. Every
+        other file (the warehouse, area marts, run history, code, reference data) is copied.
+        Why bother: a dozen full copies in a row filled the page cache the machine's memory
+        watchdog counts, and the suite was killed.
         """
         root.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["cp", "-a", str(self.root), str(root)], check=True)
-        return Scratch(root)
+        subprocess.run(["cp", "-al", str(self.root), str(root)], check=True)
+        clone = Scratch(root)
+        for path in root.rglob("*"):
+            if path.is_file() and not path.is_symlink() and not clone._shareable(path):
+                temp = path.with_name(f"{path.name}.clone-{os.getpid()}")
+                shutil.copy2(path, temp)
+                os.replace(temp, path)
+        return clone
+
+    def _shareable(self, path: Path) -> bool:
+        """Whether the pipeline only ever replaces ``path`` (never writes into it)."""
+        if not path.is_relative_to(self.marts):
+            return False
+        return path.suffix in {".xlsx", ".png", ".parquet"} or path.is_relative_to(
+            self.marts / "site"
+        )
 
     @property
     def raw(self) -> Path:
