@@ -52,6 +52,14 @@ ROLE_LABELS_DA = {
     "country": "Hele landet",
 }
 SEX_LABELS_DA = {"T": "I alt", "M": "Mænd", "K": "Kvinder"}
+# The broad age bands of mart.indicator_age_value (``mart.age_bands``).
+AGE_BAND_LABELS_DA = {
+    "total": "Alle aldre",
+    "0-24": "0–24 år",
+    "25-64": "25–64 år",
+    "65-79": "65–79 år",
+    "80+": "80 år og derover",
+}
 MONTHS_DA = (
     "januar", "februar", "marts", "april", "maj", "juni",
     "juli", "august", "september", "oktober", "november", "december",

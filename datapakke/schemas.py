@@ -34,6 +34,10 @@ GRAIN = {
     "mart.indicator": "one row per indicator in the catalogue",
     "mart.indicator_value": "one row per indicator × area level × area × period × sex",
     "mart.area_member": "one row per grouping × area × member municipality",
+    "mart.indicator_age_value": "one row per indicator × area level × area × age band (total, "
+    "0-24, 25-64, 65-79, 80+) for the indicator's latest period, sexes together",
+    "mart.published_count": "one row per count series × area level × area × period × sex × age "
+    "band ('total', or a broad band in the latest period): the count, NULL where suppressed",
     "mart.peer_group": "one row per municipality × similar municipality (peer): rank, distance, "
     "basis year and the basis values of both (share 65+, share 80+, population)",
     "mart.peer_comparison": "one row per indicator × municipality (latest period, sex T): value, "
@@ -221,6 +225,29 @@ AREA_VALUE: tuple[ValueColumn, ...] = tuple(
     )
 )
 AREA_VALUE_COLUMNS = [column.name for column in AREA_VALUE]
+
+# mart.indicator_age_value (``mart.age_breakdown``): the latest period by broad age band, sexes
+# together; 'total' rows are the published totals. An area mart adds each unit's role.
+AGE_BREAKDOWN_BANDS = ("total", "0-24", "25-64", "65-79", "80+")
+AGE_VALUE_DTYPES = {
+    "indicator_id": "object",
+    "area_level": "object",
+    "grouping": "object",
+    "area_code": "object",
+    "area_name": "object",
+    "period": "object",
+    "sex": "object",
+    "age_band": "object",
+    "numerator": "float64",
+    "denominator": "float64",
+    "value": "float64",
+    "ci95_low": "float64",
+    "ci95_high": "float64",
+    "compared_to_national": "object",
+    "is_suppressed": "bool",
+    "value_note": "object",
+}
+AGE_VALUE_COLUMNS = list(AGE_VALUE_DTYPES)
 
 
 def indicator_value_schema() -> pa.DataFrameSchema:

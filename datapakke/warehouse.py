@@ -110,7 +110,8 @@ def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFram
     finally:
         con.unregister("_frame")
     if table in GRAIN:
-        con.execute(f"COMMENT ON TABLE {table} IS '{GRAIN[table]}'")
+        comment = GRAIN[table].replace("'", "''")
+        con.execute(f"COMMENT ON TABLE {table} IS '{comment}'")
 
 
 def read_frame(path: Path, sql: str, params: list | None = None) -> pd.DataFrame:

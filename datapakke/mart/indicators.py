@@ -17,6 +17,7 @@ import pandas as pd
 
 from datapakke.geography import NATIONAL_CODE, NATIONAL_NAME, Geography
 from datapakke.mart import stats
+from datapakke.mart.age_bands import band_problem, breakdowns, municipal_band_counts, unit_ids
 from datapakke.mart.catalogue import METHOD_RULES, Indicator, MeasureRef
 from datapakke.mart.completeness import (
     ENGINE_MISSING_COLUMNS,
@@ -138,6 +139,7 @@ class EngineInputs:
     # measure id → real | synthetic | mixed (origin.measure_origins); empty: nothing is real
     origins: dict[str, str] = field(default_factory=dict)
     _unit_counts: dict[tuple[MeasureRef, bool], pd.DataFrame] = field(default_factory=dict)
+    _band_counts: dict[tuple[MeasureRef, str], pd.DataFrame] = field(default_factory=dict)
 
     def unit_counts(self, ref: MeasureRef, by_age: bool) -> pd.DataFrame:
         """Counts summed to every unit, computed once per measure (several indicators share one)."""
@@ -145,6 +147,17 @@ class EngineInputs:
         if key not in self._unit_counts:
             self._unit_counts[key] = unit_counts(self.counts[ref], self.units, by_age)
         return self._unit_counts[key]
+
+    def band_unit_counts(self, ref: MeasureRef, period: str) -> pd.DataFrame:
+        """Counts of one period in broad age bands (``age_bands``), summed to every unit; only
+        for a series ``age_bands.breakdowns`` found in five-year bands."""
+        key = (ref, period)
+        if key not in self._band_counts:
+            municipal = municipal_band_counts(self.counts[ref], period)
+            if municipal is None:
+                raise ValueError(f"{ref.measure} {period} is not in five-year age bands")
+            self._band_counts[key] = unit_counts(municipal, self.units, by_age=True)
+        return self._band_counts[key]
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection, catalogue: list[Indicator], geo: Geography):
@@ -173,8 +186,12 @@ def _unit_names(units: pd.DataFrame) -> pd.DataFrame:
     return units.drop(columns="municipality_code").drop_duplicates(UNIT_KEY)
 
 
-def _rate_like(ind: Indicator, num: pd.DataFrame, den: pd.DataFrame) -> pd.DataFrame:
-    keys = [*UNIT_KEY, "period", "sex"]
+def rate_like(
+    ind: Indicator, num: pd.DataFrame, den: pd.DataFrame, by: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Rates and proportions with their 95 % and 99.8 % intervals per unit × period × sex (and
+    the ``by`` columns, e.g. the age band)."""
+    keys = [*UNIT_KEY, "period", "sex", *by]
     frame = num.merge(
         den[[*keys, "x", "imputed", "members_present"]].rename(
             columns={"x": "n", "imputed": "den_imputed", "members_present": "den_present"}
@@ -331,18 +348,19 @@ def compute_indicator(ind: Indicator, inputs: EngineInputs) -> pd.DataFrame:
             frame = _change(ind, num)
         else:
             den = inputs.unit_counts(ind.denominator, by_age=False)
-            frame = _rate_like(ind, num, den)
+            frame = rate_like(ind, num, den)
     for column in ("ci95_low", "ci95_high", "ci998_low", "ci998_high"):
         if column not in frame:
             frame[column] = np.nan
-    frame["value_note"] = _notes(ind, frame)
+    frame["value_note"] = notes(ind, frame)
     hide = frame["value_note"].str.contains("vises ikke", regex=False) | frame["value"].isna()
     frame.loc[hide, ESTIMATE_COLUMNS] = np.nan
     frame["indicator_id"] = ind.id
     return frame
 
 
-def _notes(ind: Indicator, frame: pd.DataFrame) -> pd.Series:
+def notes(ind: Indicator, frame: pd.DataFrame) -> pd.Series:
+    """The Danish note of every row: why a value is blank, or what it includes."""
     notes = pd.Series("", index=frame.index)
     incomplete = frame["members_present"] < frame["members_expected"]
     notes[incomplete] = "Data mangler for en eller flere kommuner; tallet vises ikke."
@@ -369,18 +387,6 @@ def _notes(ind: Indicator, frame: pd.DataFrame) -> pd.Series:
 
 
 # ---------------------------------------------------------------- disclosure control
-def _cell_ids(frame: pd.DataFrame) -> pd.Series:
-    return (
-        frame["area_level"]
-        + ":"
-        + frame["grouping"]
-        + ":"
-        + frame["area_code"]
-        + "|"
-        + frame["sex"]
-    )
-
-
 def count_series_problem(
     units: pd.DataFrame, sexes: set[str]
 ) -> tuple[list[str], dict[str, tuple[str, ...]]]:
@@ -404,7 +410,7 @@ def count_series_problem(
 
 def protect_counts(counts: pd.DataFrame, units: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """Suppression flags for one count series (unit × period × sex), solved jointly per period."""
-    counts = counts.assign(unit_id=_cell_ids(counts))
+    counts = counts.assign(unit_id=unit_ids(counts))
     cells, aggregates = count_series_problem(units, set(counts["sex"]))
     flags = []
     for period, group in counts.groupby("period"):
@@ -443,15 +449,54 @@ def published_counts(
         for ref in (ind.numerator, ind.denominator):
             if ref is not None and not is_population(ref.measure):
                 refs[series_id(ref)] = ref
+    # Periods published by age band as well (a series may serve several indicators).
+    banded: dict[str, dict[str, tuple[str, ...]]] = {}
+    for shown in breakdowns(catalogue, inputs.counts):
+        for ref in (shown.indicator.numerator, shown.indicator.denominator):
+            if ref is not None and series_id(ref) in refs:
+                banded.setdefault(series_id(ref), {})[shown.period] = shown.bands
     pieces = []
     for sid, ref in sorted(refs.items()):
         summed = inputs.unit_counts(ref, by_age=False)
-        protected = protect_counts(summed, inputs.units, threshold)
-        protected["series_id"] = sid
-        pieces.append(protected)
+        by_band = banded.get(sid, {})
+        by_total = summed[~summed["period"].isin(by_band)]
+        if len(by_total):
+            protected = protect_counts(by_total, inputs.units, threshold)
+            pieces.append(protected.assign(age_band="total", series_id=sid))
+        for period, bands in sorted(by_band.items()):
+            joint = protect_counts_by_band(inputs, ref, period, list(bands), threshold)
+            pieces.append(joint.assign(series_id=sid))
     frame = pd.concat(pieces, ignore_index=True)
     frame["count"] = frame["x"].where(~frame["is_suppressed"])
-    return frame[["series_id", *UNIT_KEY, "period", "sex", "count", "is_suppressed"]]
+    return frame[PUBLISHED_COUNT_COLUMNS]
+
+
+PUBLISHED_COUNT_COLUMNS = [
+    *("series_id", *UNIT_KEY, "period", "sex", "age_band", "count", "is_suppressed")
+]
+
+
+def protect_counts_by_band(
+    inputs: EngineInputs, ref: MeasureRef, period: str, bands: list[str], threshold: int
+) -> pd.DataFrame:
+    """One period of a series published as totals (every sex) and by age band (sexes together),
+    protected as one problem (``age_bands.band_problem``): its rows, flagged."""
+    totals = inputs.unit_counts(ref, by_age=False)
+    totals = totals[totals["period"] == period].assign(age_band="total")
+    by_band = inputs.band_unit_counts(ref, period)
+    by_band = by_band[(by_band["sex"] == "T") & by_band["age_band"].isin(bands)]
+    municipal = municipal_band_counts(inputs.counts[ref], period)
+    assert municipal is not None  # breakdowns() found it in five-year bands
+    base = municipal.assign(
+        area_level="municipality", grouping="", area_code=municipal.pop("municipality_code")
+    )
+    rows = pd.concat([totals, by_band], ignore_index=True)
+    values = dict(zip(unit_ids(base), base["x"], strict=True))
+    values.update(zip(unit_ids(rows), rows["x"], strict=True))
+    problem = band_problem(inputs.units, set(totals["sex"]), bands, values)
+    result = protect(problem, threshold=threshold)
+    rows["is_suppressed"] = [result.is_suppressed(u) for u in unit_ids(rows)]
+    return rows
 
 
 def series_id(ref: MeasureRef) -> str:
@@ -465,9 +510,13 @@ def audit_published_counts(published: pd.DataFrame, units: pd.DataFrame) -> list
     row-space test; returns readable descriptions of every recoverable cell (empty = safe).
     """
     problems: list[str] = []
-    published = published.assign(unit_id=_cell_ids(published))
+    published = published.assign(unit_id=unit_ids(published))
     shapes: dict[frozenset[str], tuple[list[str], dict[str, tuple[str, ...]]]] = {}
     for (sid, period), group in published.groupby(["series_id", "period"]):
+        bands = sorted(set(group["age_band"]) - {"total"})
+        if bands:
+            problems += _audit_by_band(group, units, bands, f"{sid} {period}")
+            continue
         sexes = frozenset(group["sex"])
         if sexes not in shapes:
             shapes[sexes] = count_series_problem(units, set(sexes))
@@ -486,16 +535,35 @@ def audit_published_counts(published: pd.DataFrame, units: pd.DataFrame) -> list
     return problems
 
 
-def _apply_protection(
+def _audit_by_band(
+    group: pd.DataFrame, units: pd.DataFrame, bands: list[str], label: str
+) -> list[str]:
+    """The audit of one series × period published by band: the problem rebuilt from the
+    published counts alone (hidden ones unknown)."""
+    values = dict(zip(group["unit_id"], group["count"], strict=True))
+    problem = band_problem(units, set(group["sex"]), bands, values)
+    suppressed = set(group.loc[group["is_suppressed"], "unit_id"])
+    leaked = recoverable_cells(
+        problem,
+        frozenset(c for c in problem.cells if c in suppressed),
+        frozenset(a for a in problem.aggregates if a in suppressed),
+    )
+    return [f"{label}: {cell}" for cell in leaked]
+
+
+def apply_protection(
     frame: pd.DataFrame, ind: Indicator, published: pd.DataFrame, threshold: int
 ) -> pd.DataFrame:
-    keys = [*UNIT_KEY, "period", "sex"]
+    """Withhold every row whose numerator or (counted) denominator ``published`` hides; rows
+    without an ``age_band`` column are totals."""
+    keys = [*UNIT_KEY, "period", "sex", "age_band"]
+    rows = frame.reindex(columns=keys).fillna({"age_band": "total"})
     hidden = pd.Series(False, index=frame.index)
     for ref, column in ((ind.numerator, "numerator"), (ind.denominator, "denominator")):
         if ind.disclosure != "count" or ref is None or is_population(ref.measure):
             continue
         series = published[published["series_id"] == series_id(ref)][[*keys, "is_suppressed"]]
-        flags = frame[keys].merge(series, on=keys, how="left")["is_suppressed"]
+        flags = rows.merge(series, on=keys, how="left")["is_suppressed"]
         flags = flags.astype("boolean").fillna(False).astype(bool).to_numpy()
         frame.loc[flags, column] = np.nan
         hidden |= flags
@@ -612,7 +680,7 @@ def indicator_frames(
         frame = compute_indicator(ind, inputs)
         frame = withhold_incomplete(frame, ind, inputs.missing, inputs.units, member_names)
         frame = frame.merge(names, on=UNIT_KEY, how="left")
-        frame = _apply_protection(frame, ind, published, threshold)
+        frame = apply_protection(frame, ind, published, threshold)
         frame = _protect_standardised(frame, ind, inputs, threshold)
         frame = _compare(frame, ind)
         frame = _trend(frame, ind)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from datapakke.config import Settings, get_settings
 from datapakke.geography import Geography, default_geography
+from datapakke.mart.age_breakdown import age_value_table
 from datapakke.mart.catalogue import METHOD_RULES, Indicator, catalogue_frame, load_catalogue
 from datapakke.mart.dsr_inversion import invertible_rows
 from datapakke.mart.indicators import (
@@ -67,9 +68,14 @@ def build_indicator_values(
             len(shares),
         )
         values = combine_indicator_values(list(chain.from_iterable(frames)))
+    with watch("age bands"):
+        by_age = age_value_table(
+            inputs, catalogue, published, values, settings.suppression_threshold
+        )
     with connect(settings.warehouse_path) as con, watch("write mart tables"):
         replace_table(con, "mart.indicator_value", values)
         replace_table(con, "mart.published_count", published)
+        replace_table(con, "mart.indicator_age_value", by_age)
         replace_table(con, "mart.indicator", catalogue_frame(catalogue))
         replace_table(con, "mart.area_member", inputs.units)
     # Similar municipalities (issue 14): mart.peer_group and mart.peer_comparison.
@@ -95,15 +101,19 @@ def audit_disclosure(settings: Settings | None = None, geo: Geography | None = N
         published = con.execute("SELECT * FROM mart.published_count").df()
         values = con.execute(
             "SELECT v.indicator_id, v.area_level, v.grouping, v.area_code, v.period, v.sex, "
-            "v.numerator, v.is_suppressed FROM mart.indicator_value v "
-            "JOIN mart.indicator i USING (indicator_id) WHERE i.disclosure = 'count'"
+            "'total' AS age_band, v.numerator, v.is_suppressed FROM mart.indicator_value v "
+            "JOIN mart.indicator i USING (indicator_id) WHERE i.disclosure = 'count' "
+            "UNION ALL BY NAME SELECT a.* FROM mart.indicator_age_value a "
+            "JOIN mart.indicator i USING (indicator_id) WHERE i.disclosure = 'count' "
+            "AND a.age_band <> 'total'"
         ).df()
     findings = audit_published_counts(published, units_frame(geo or default_geography()))
     small = values[
         (values["numerator"] > 0) & (values["numerator"] < settings.suppression_threshold)
     ]
     findings += [
-        f"{r.indicator_id} {r.period} {r.area_level}:{r.area_code}|{r.sex}: numerator "
+        f"{r.indicator_id} {r.period} {r.area_level}:{r.area_code}|{r.sex}"
+        f"{'' if r.age_band == 'total' else ' ' + r.age_band}: numerator "
         f"{r.numerator:g} is below the threshold but published"
         for r in small.itertuples()
     ]

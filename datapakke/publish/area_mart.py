@@ -23,6 +23,7 @@ from datapakke.config import DEFAULT_CONTACT_DA, REPO_ROOT, Settings
 from datapakke.geography import NATIONAL_CODE, Area, Geography
 from datapakke.mart import stats
 from datapakke.publish.pack_data import (
+    AGE_VALUE_DTYPES,
     FUNNEL_COLUMNS,
     PEER_COMPARISON_DTYPES,
     PEER_GROUP_DTYPES,
@@ -32,10 +33,12 @@ from datapakke.publish.pack_data import (
     Member,
     typed_frame,
 )
+from datapakke.schemas import AGE_VALUE_DTYPES as MART_AGE_VALUE
 from datapakke.schemas import AREA_VALUE_COLUMNS
 from datapakke.warehouse import connect
 
 PEER_TABLES = ("peer_group", "peer_comparison")  # similar municipalities (mart.peers)
+AGE_TABLE = "indicator_age_value"  # the latest period by age band (mart.age_breakdown)
 
 
 def code_version() -> str:
@@ -68,6 +71,7 @@ class Published:
     # similar municipalities (mart.peer_group, mart.peer_comparison); empty when not built
     peer_group: pd.DataFrame = field(default_factory=pd.DataFrame)
     peer_comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
+    age_values: pd.DataFrame = field(default_factory=pd.DataFrame)  # mart.indicator_age_value
 
 
 def load_published(warehouse_path: Path, geo: Geography) -> Published:
@@ -97,6 +101,7 @@ def load_published(warehouse_path: Path, geo: Geography) -> Published:
             "population FROM core.population WHERE period LIKE '%K1'"
         ).df()
         peers = {name: _table_or_empty(con, f"mart.{name}") for name in PEER_TABLES}
+        age_values = _table_or_empty(con, f"mart.{AGE_TABLE}")
     # The funnel shows every municipality in Denmark (published values only), latest period.
     funnel = values[(values["area_level"] == "municipality") & (values["sex"] == "T")]
     latest_period = funnel.groupby("indicator_id")["period"].transform("max")
@@ -110,6 +115,7 @@ def load_published(warehouse_path: Path, geo: Geography) -> Published:
         unit_rows=values.groupby(["area_level", "grouping", "area_code"], sort=False).indices,
         peer_group=peers["peer_group"],
         peer_comparison=peers["peer_comparison"],
+        age_values=age_values,
     )
 
 
@@ -196,6 +202,7 @@ def area_tables(published: Published, geo: Geography, area: Area) -> dict[str, p
             unit_rows = published.unit_rows.get(unit, np.empty(0, dtype=np.intp))
             rows.append(unit_rows)
             roles.append(np.full(len(unit_rows), role, dtype=object))
+    role_of = {unit: role for role, units in units_by_role.items() for unit in units}
     all_rows = np.concatenate(rows)
     order = np.argsort(all_rows, kind="stable")  # keep the warehouse's row order
     cut = published.values.take(all_rows[order])
@@ -218,8 +225,10 @@ def area_tables(published: Published, geo: Geography, area: Area) -> dict[str, p
         )
 
     pop = published.population
+    keys = ["period", "sex", "age_band"]
+    national = pop.groupby(keys)["population"].sum().rename("national_population")
     pop = pop[pop["municipality_code"].isin(area.members)]
-    population = pop.groupby(["period", "sex", "age_band"], as_index=False)["population"].sum()
+    population = pop.groupby(keys)["population"].sum().to_frame().join(national).reset_index()
     funnel = published.funnel.assign(is_member=published.funnel["area_code"].isin(area.members))
     return {
         "indicator_value": cut[AREA_VALUE_COLUMNS].reset_index(drop=True),
@@ -228,7 +237,19 @@ def area_tables(published: Published, geo: Geography, area: Area) -> dict[str, p
         "indicator": catalogue,
         "source": published.sources,
         **area_peer_tables(published, geo, area),
+        AGE_TABLE: _area_age_values(published.age_values, role_of),
     }
+
+
+def _area_age_values(
+    age_values: pd.DataFrame, role_of: dict[tuple[str, str, str], str]
+) -> pd.DataFrame:
+    """The area's units' rows of mart.indicator_age_value, each with its role."""
+    if not set(MART_AGE_VALUE) <= set(age_values.columns):
+        return typed_frame(AGE_VALUE_DTYPES)
+    units = age_values[["area_level", "grouping", "area_code"]].itertuples(index=False, name=None)
+    roles = pd.Series([role_of.get(u) for u in units], index=age_values.index, dtype=object)
+    return typed_frame(AGE_VALUE_DTYPES, age_values.assign(role=roles)[roles.notna()])
 
 
 def write_area_mart(
@@ -292,6 +313,7 @@ def load_area_pack_data(mart_path: Path) -> AreaPackData:
             for name in ("indicator_value", "funnel", "population", "indicator", "source")
         }
         peers = {name: _table_or_empty(con, name) for name in PEER_TABLES}
+        age_values = _table_or_empty(con, AGE_TABLE)
     partial = members[members["is_partial"]]
     notes = [
         f"{row.municipality_name} er delt mellem flere områder i denne inddeling og vises med hele "
@@ -324,7 +346,7 @@ def load_area_pack_data(mart_path: Path) -> AreaPackData:
         catalogue=tables["indicator"],
         values=tables["indicator_value"],
         funnel=tables["funnel"],
-        population=tables["population"],
+        population=tables["population"].reindex(columns=POPULATION_COLUMNS),
         sources=tables["source"],
         is_synthetic=bool(info["is_synthetic"]),
         built_at=built_at,
@@ -334,6 +356,7 @@ def load_area_pack_data(mart_path: Path) -> AreaPackData:
         contact_da=str(info.get("contact_da") or DEFAULT_CONTACT_DA),
         peer_group=_typed_or_empty(PEER_GROUP_DTYPES, peers["peer_group"]),
         peer_comparison=_typed_or_empty(PEER_COMPARISON_DTYPES, peers["peer_comparison"]),
+        age_values=_typed_or_empty(AGE_VALUE_DTYPES, age_values),
     )
 
 

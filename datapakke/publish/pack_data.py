@@ -17,6 +17,7 @@ from datapakke.mart.peer_columns import PEER_COMPARISON_DTYPES as MART_PEER_COMP
 from datapakke.mart.peer_columns import PEER_GROUP_DTYPES as MART_PEER_GROUP
 from datapakke.mart.peer_columns import typed_frame, with_names
 from datapakke.mart.population import is_population
+from datapakke.schemas import AGE_VALUE_DTYPES as MART_AGE_VALUE
 
 # Columns of ``AreaPackData.funnel``: latest period, sex T, every municipality in Denmark.
 FUNNEL_COLUMNS = [
@@ -32,8 +33,9 @@ FUNNEL_COLUMNS = [
     "compared_to_national",
 ]
 
-# Columns of ``AreaPackData.population``: the area's population by period × sex × age band.
-POPULATION_COLUMNS = ["period", "sex", "age_band", "population"]
+# Columns of ``AreaPackData.population``: the area's population by period × sex × age band, and
+# Denmark's beside it (the pyramid compares the two).
+POPULATION_COLUMNS = ["period", "sex", "age_band", "population", "national_population"]
 
 # Columns of ``AreaPackData.sources``: what the pack was built from, one row per source: its
 # accepted file and checksum, rows (``rows`` = loaded), when it was loaded, what it covers
@@ -53,6 +55,9 @@ PEER_COMPARISON_DTYPES = with_names(
     MART_PEER_COMPARISON, {"municipality_code": "municipality_name"}
 )
 PEER_GROUP_COLUMNS = list(PEER_GROUP_DTYPES)
+# ``AreaPackData.age_values``: mart.indicator_age_value for the area's units, with each unit's
+# role in the area (member | area | region | country).
+AGE_VALUE_DTYPES = {"role": "object", **MART_AGE_VALUE}
 PEER_COMPARISON_COLUMNS = list(PEER_COMPARISON_DTYPES)
 
 
@@ -88,6 +93,8 @@ class AreaPackData:
     peer_comparison: pd.DataFrame = field(
         default_factory=lambda: typed_frame(PEER_COMPARISON_DTYPES)
     )
+    # the latest period by broad age band (AGE_VALUE_DTYPES); empty = no breakdown built
+    age_values: pd.DataFrame = field(default_factory=lambda: typed_frame(AGE_VALUE_DTYPES))
 
     @property
     def latest_period(self) -> str:

@@ -126,6 +126,7 @@ def make_area_pack_data(
                 "sex": s,
                 "age_band": band,
                 "population": float(rng.integers(500, 20_000)),
+                "national_population": float(rng.integers(50_000, 250_000)),
             }
             for p in PERIODS
             for s in ("M", "K")

@@ -22,6 +22,7 @@ import pytest
 from openpyxl import load_workbook
 
 from datapakke.mart.population import is_population
+from datapakke.presentation import AGE_BAND_LABELS_DA
 from tests.publish.sample_build import PACK_AREAS, SamplePacks, built_packs
 
 pytestmark = pytest.mark.slow
@@ -54,6 +55,16 @@ def _mart(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         values = con.execute("SELECT * FROM indicator_value").df()
         catalogue = con.execute("SELECT * FROM indicator").df()
     return values, catalogue
+
+
+def _age_mart(path: Path) -> dict[tuple[str, str, str, str], Any]:
+    """The area mart's age-band rows by (indicator, role, unit code, Danish band label)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        ages = con.execute("SELECT * FROM indicator_age_value").df()
+    return {
+        (r.indicator_id, r.role, r.area_code, AGE_BAND_LABELS_DA[r.age_band]): r
+        for r in ages.itertuples(index=False)
+    }
 
 
 def _trimmed(row: tuple) -> tuple:
@@ -229,7 +240,8 @@ def test_indicator_sheets_show_what_the_mart_publishes(
     titled = {sheet.streamed[0][0]: name for name, sheet in sheets.items() if sheet.streamed}
     sheet_of = {titled[ind.title_da]: ind.indicator_id for ind in catalogue.itertuples()}
     assert len(sheet_of) == len(catalogue)  # one sheet per indicator, titled with its title
-    checked = {"over time": 0, "details": 0}
+    by_age = _age_mart(sample.marts[key])
+    checked = {"over time": 0, "details": 0, "by age": 0}
     for name, indicator_id in sheet_of.items():
         rows = sheets[name].streamed
         latest = values.loc[values["indicator_id"] == indicator_id, "period"].max()
@@ -238,7 +250,8 @@ def test_indicator_sheets_show_what_the_mart_publishes(
         for row in rows:
             if row[:2] == ("Niveau", "Navn"):
                 section = "details" if row[2] == "Tæller" else "over time"
-                periods = list(row[2:]) if section == "over time" else periods
+                section = "by age" if row[2] == AGE_BAND_LABELS_DA["total"] else section
+                periods = list(row[2:]) if section != "details" else periods
                 continue
             if len(row) >= 1 and row[0] in SEXES and len(row) == 1:
                 sex = SEXES[row[0]]
@@ -246,7 +259,12 @@ def test_indicator_sheets_show_what_the_mart_publishes(
             if not section or not row or row[0] not in ROLES or len(row) < 3:
                 continue
             role, code = ROLES[row[0]], codes[(ROLES[row[0]], row[1])]
-            if section == "over time":
+            if section == "by age":  # value, interval for each band
+                for band, shown in zip(periods[::2], row[2::2], strict=False):
+                    r = by_age[(indicator_id, role, code, band)]
+                    assert shown == _expected(r, "value", False), (key, name, row[1], band)
+                    checked["by age"] += 1
+            elif section == "over time":
                 for period, shown in zip(periods, row[2:], strict=False):
                     r = mart.get((indicator_id, role, code, period, "T"))
                     expected = MISSING if r is None else _expected(r, "value", False)
@@ -258,7 +276,7 @@ def test_indicator_sheets_show_what_the_mart_publishes(
                     expected = _expected(r, column, withholds[indicator_id])
                     assert shown == expected, (key, name, row[1], sex, column)
                     checked["details"] += 1
-    assert checked["over time"] > 0 and checked["details"] > 0
+    assert checked["over time"] > 0 and checked["details"] > 0 and checked["by age"] > 0
 
 
 # --------------------------------------------------------------------------- Danish text only

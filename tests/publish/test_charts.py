@@ -360,23 +360,37 @@ def test_overview_for_one_member_uses_its_values(pack: AreaPackData) -> None:
     )
 
 
-def test_population_pyramid_latest_and_five_years_before(pack: AreaPackData) -> None:
+def test_population_pyramid_shares_beside_denmark_and_five_years_before(
+    pack: AreaPackData,
+) -> None:
     fig = charts.population_pyramid(pack)
     bands = pack.population["age_band"].unique()
     assert len(_texts(fig, "pyramid-age")) == len(bands)
     (men,) = _by_gid(fig, "pyramid-men")
     (women,) = _by_gid(fig, "pyramid-women")
     latest = pack.population.query("period == '2025'")
+    everyone = latest["population"].sum()
+    # bars are shares of the area's citizens (both sexes): the widest man's band, all women
     assert -min(p.vertices[:, 0].min() for p in men.get_paths()) == pytest.approx(
-        latest.query("sex == 'M'")["population"].max()
+        latest.query("sex == 'M'")["population"].max() / everyone * 100
     )
     assert sum(p.vertices[:, 0].max() for p in women.get_paths()) == pytest.approx(
-        latest.query("sex == 'K'")["population"].sum()
+        latest.query("sex == 'K'")["population"].sum() / everyone * 100
     )
+    # Denmark's outline: its own shares, independent of the area's size
+    (country_women,) = _by_gid(fig, "pyramid-country-women")
+    national = latest["national_population"]
+    widest = latest.query("sex == 'K'")["national_population"].max() / national.sum() * 100
+    assert country_women.get_xdata().max() == pytest.approx(widest)
+    assert "Hele landet 2025" in _texts(fig, "pyramid-legend-label")
     assert _by_gid(fig, "pyramid-earlier-men") and _by_gid(fig, "pyramid-earlier-women")
     assert "2020 (fem år før)" in _texts(fig, "pyramid-legend-label")
     no_history = charts.population_pyramid(pack, period="2021")  # 2016 is not in the pack
     assert not _by_gid(no_history, "pyramid-earlier-men")
+    older_mart = dataclasses.replace(
+        pack, population=pack.population.drop(columns="national_population")
+    )
+    assert not _by_gid(charts.population_pyramid(older_mart), "pyramid-country-men")
 
 
 # ---------------------------------------------------------------------------- every figure

@@ -1,5 +1,8 @@
-"""The population pyramid: the area's population by five-year age band, men left, women right,
-with the population five years earlier as an outline."""
+"""The population pyramid: the area's population by five-year age band as a share of all its
+citizens, men left, women right, with Denmark's shares as an outline (is the area older or
+younger than the country?) and the area five years earlier as a dashed one.
+
+Shares, not head counts: an area of 40,000 and Denmark of 6 million can only be compared so."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import pandas as pd
 from datapakke.publish.charts.axis import axis_title, tick_labels, ticks, value_axis
 from datapakke.publish.charts.canvas import Canvas, Plot, draw_watermark
 from datapakke.publish.charts.legend import Key, draw_legend
-from datapakke.publish.charts.style import AXIS, FONT, INK, PYRAMID_COLOURS
+from datapakke.publish.charts.style import AXIS, FONT, INK, MUTED, PYRAMID_COLOURS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -30,8 +33,8 @@ BAR_HALF = 0.41  # half a bar's thickness, in age bands
 
 
 def population_pyramid(pack: AreaPackData, period: str | None = None) -> Figure:
-    """The area's population by five-year age band, men left, women right, with the population
-    five years earlier as an outline."""
+    """The area's population by five-year age band (% of its citizens), men left, women right,
+    with Denmark and the area five years earlier as outlines."""
     canvas = Canvas(7.5, 5.2)
     _draw(canvas, pack, period)
     draw_watermark(canvas, pack)
@@ -42,12 +45,15 @@ def _draw(canvas: Canvas, pack: AreaPackData, period: str | None) -> None:
     pop = pack.population.assign(
         period=pack.population["period"].astype(str),
         population=pd.to_numeric(pack.population["population"], errors="coerce"),
+        national_population=pd.to_numeric(
+            pack.population.get("national_population"), errors="coerce"
+        ),
     )
     pop = pop[pop["sex"].isin(list(SIDES))]
     latest = str(period) if period is not None else (str(pop["period"].max()) if len(pop) else "")
     canvas.heading(
-        f"Befolkning efter alder og køn – {pack.area_name}",
-        f"Borgere pr. 1. januar {latest} i femårsgrupper",
+        f"Befolkning efter alder og køn – {pack.area_name} og hele landet",
+        f"Andel af alle borgere pr. 1. januar {latest} i femårsgrupper (procent)",
         canvas.height - 0.42,
     )
     box = (0.75, 0.95, canvas.width - 0.75 - 0.3, canvas.height - 0.95 - 1.1)
@@ -58,24 +64,33 @@ def _draw(canvas: Canvas, pack: AreaPackData, period: str | None) -> None:
     earlier = str(int(latest) - 5) if latest.isdigit() else ""
     before = pop[pop["period"] == earlier]
     bands = sorted(now["age_band"].astype(str).unique(), key=_age_start)
-    counts = {sex: _by_band(now, sex, bands) for sex in SIDES}
-    old = {sex: _by_band(before, sex, bands) for sex in SIDES} if not before.empty else {}
-    limit = np.nanmax(np.concatenate([*counts.values(), *old.values()]))
+    counts = {sex: _shares(now, sex, bands) for sex in SIDES}
+    old = {sex: _shares(before, sex, bands) for sex in SIDES} if not before.empty else {}
+    country = {sex: _shares(now, sex, bands, "national_population") for sex in SIDES}
+    if not all(np.isfinite(c).any() for c in country.values()):
+        country = {}  # a mart made before Denmark's population was kept beside the area's
+    limit = np.nanmax(np.concatenate([*counts.values(), *old.values(), *country.values()]))
     limit = float(limit) * 1.08 if np.isfinite(limit) and limit > 0 else 1.0
     half_ticks = ticks(0, limit, 3)
     at = np.r_[-half_ticks[::-1], half_ticks[1:]]
     n = len(bands)
     plot = Plot(canvas, box, (-limit, limit), (-0.6, n - 0.4), gid="pyramid")
     value_axis(canvas, plot, "x", at, tick_labels(np.abs(at)))
-    _draw_bars(plot, counts, old)
+    _draw_bars(plot, counts)
+    _draw_outline(plot, old, "earlier", color=MUTED, linewidth=1.0, linestyle=(0, (3, 2)))
+    _draw_outline(plot, country, "country", color=INK, linewidth=1.3)
     plot.line([0, 0], [-0.6, n - 0.4], color=AXIS, linewidth=0.8, zorder=4)
     _draw_labels(canvas, plot, bands)
     keys = [
         Key.of(f"{SIDES[sex].label} {latest}", "patch", facecolor=colour, edgecolor="none")
         for sex, colour in PYRAMID_COLOURS.items()
     ]
+    if country:
+        keys.append(Key.of(f"Hele landet {latest}", "line", color=INK, linewidth=1.3))
     if old:
-        keys.append(Key.of(f"{earlier} (fem år før)", "line", color=INK, linewidth=1.1))
+        keys.append(
+            Key.of(f"{earlier} (fem år før)", "line", color=MUTED, linewidth=1.0, linestyle="--")
+        )
     legend_width = canvas.width - plot.left - 0.2
     draw_legend(canvas, keys, plot.left, 0.3, legend_width, 3, gid="pyramid-legend")
 
@@ -86,13 +101,17 @@ def _age_start(band: str) -> int:
     return int(digits) if digits.isdigit() else 999
 
 
-def _by_band(frame: pd.DataFrame, sex: str, bands: list[str]) -> np.ndarray:
-    part = frame[frame["sex"] == sex].groupby("age_band")["population"].sum()
-    return part.reindex(bands).to_numpy(dtype=float)
+def _shares(
+    frame: pd.DataFrame, sex: str, bands: list[str], column: str = "population"
+) -> np.ndarray:
+    """One sex's count per band as a percentage of everyone (both sexes, every band)."""
+    total = frame[column].sum(min_count=1)
+    part = frame[frame["sex"] == sex].groupby("age_band")[column].sum(min_count=1)
+    return part.reindex(bands).to_numpy(dtype=float) / total * 100
 
 
-def _draw_bars(plot: Plot, counts: dict[str, np.ndarray], old: dict[str, np.ndarray]) -> None:
-    """Each sex's bars on its side; five years before as a stepped outline over them."""
+def _draw_bars(plot: Plot, counts: dict[str, np.ndarray]) -> None:
+    """Each sex's bars on its side."""
     n = len(next(iter(counts.values())))
     y = np.arange(n, dtype=float)
     for sex, side in SIDES.items():
@@ -113,13 +132,17 @@ def _draw_bars(plot: Plot, counts: dict[str, np.ndarray], old: dict[str, np.ndar
             edgecolors="none",
             zorder=2,
         )
-        if old:
-            values = sign * np.nan_to_num(old[sex])
-            step_x = np.r_[0, np.repeat(values, 2), 0]
-            step_y = np.r_[-0.5, np.repeat(np.arange(n + 1) - 0.5, 2)[1:-1], n - 0.5]
-            plot.line(
-                step_x, step_y, f"pyramid-earlier-{side.gid}", color=INK, linewidth=1.1, zorder=3
-            )
+
+
+def _draw_outline(plot: Plot, shares: dict[str, np.ndarray], gid: str, **style: object) -> None:
+    """Each sex's shares as a stepped outline over the bars (none when ``shares`` is empty)."""
+    for sex, values in shares.items():
+        side = SIDES[sex]
+        n = len(values)
+        signed = side.sign * np.nan_to_num(values)
+        step_x = np.r_[0, np.repeat(signed, 2), 0]
+        step_y = np.r_[-0.5, np.repeat(np.arange(n + 1) - 0.5, 2)[1:-1], n - 0.5]
+        plot.line(step_x, step_y, f"pyramid-{gid}-{side.gid}", zorder=3, **style)
 
 
 def _draw_labels(canvas: Canvas, plot: Plot, bands: list[str]) -> None:
@@ -128,7 +151,7 @@ def _draw_labels(canvas: Canvas, plot: Plot, bands: list[str]) -> None:
     for yy, band in zip(y, bands, strict=True):
         canvas.text(plot.left - 0.06, yy, band.replace("-", "–"), ha="right", gid="pyramid-age")
     canvas.text(plot.left - 0.06, plot.top + 0.08, "Alder", ha="right", va="bottom", bold=True)
-    axis_title(canvas, plot, "Antal borgere")
+    axis_title(canvas, plot, "Andel af alle borgere (%)")
     for side in SIDES.values():
         canvas.text(
             plot.left + (0.5 + 0.25 * side.sign) * (plot.right - plot.left),

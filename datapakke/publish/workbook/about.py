@@ -92,8 +92,23 @@ def disclosure_text_da(threshold: int) -> str:
         "fra det (rate, andel og intervaller). Sekundær diskretion: yderligere tal skjules, så et "
         "skjult tal ikke kan regnes ud ved at lægge sammen og trække fra – heller ikke på tværs "
         "af alle datapakker (kommuner, sundhedsklynger, sundhedsråd, regioner og hele landet), "
-        "fordi inddelingerne overlapper. Nul er ikke i sig selv fortroligt."
+        "fordi inddelingerne overlapper. Nul er ikke i sig selv fortroligt. Aldersgrupperne "
+        "(fx 65–79 år og 80 år og derover) er beskyttet sammen med totalerne, så en skjult "
+        "aldersgruppe heller ikke kan findes som totalen minus de andre aldersgrupper."
     )
+
+
+AGE_BANDS_TEXT_DA = (
+    "Aldersgrupper. Rater og andele, hvis kilde har tal i femårs-aldersgrupper, vises for det "
+    "seneste år også i brede aldersgrupper: 0–24, 25–64, 65–79 år og 80 år og derover (for "
+    "indikatorer om borgere på 65 år og derover: 65–79 år og 80 år og derover). Hver "
+    "aldersgruppe er beregnet som indikatoren selv (samme tæller, nævner og interval) og "
+    "sammenlignet med hele landet i samme aldersgruppe. Indikatorer, hvis kilde kun har 65+ "
+    "eller alle aldre samlet, og aldersstandardiserede rater vises ikke fordelt på alder. "
+    "Befolkningspyramiden på forsiden viser områdets aldersfordeling i procent af alle borgere "
+    "med hele landets fordeling som kontur, så man kan se, om området er ældre eller yngre end "
+    "landet."
+)
 
 
 def write(sheet: Sheet, ctx: Context) -> None:
@@ -106,6 +121,7 @@ def write(sheet: Sheet, ctx: Context) -> None:
         SOURCES_TEXT_DA,
         disclosure_text_da(threshold),
         COMPARISON_TEXT_DA,
+        AGE_BANDS_TEXT_DA,
         PEERS_METHOD_DA,
         DATA_SHEET_TEXT_DA,
         build_text_da(ctx.pack.code_version, ctx.pack.built_at),

@@ -1,5 +1,6 @@
 """One sheet per indicator: what it measures and how, its values over time, the latest period in
-detail (by sex, with intervals, comparisons and trend), and its chart."""
+detail (by sex, with intervals, comparisons and trend), by age band where the source has ages,
+and its chart."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from datapakke.presentation import (
     TREND_LABELS_DA,
 )
 from datapakke.publish.data_status import indicator_origin_da
+from datapakke.publish.workbook.age_bands import write_by_age
 from datapakke.publish.workbook.context import Context, withholds_denominator
 from datapakke.publish.workbook.fast_rows import CellSpec
 from datapakke.publish.workbook.geometry import HEADING_PT
@@ -59,6 +61,7 @@ def write(sheet: Sheet, ctx: Context, ind: Any, chart: Path | None) -> None:
         return
     row = _over_time(sheet, ctx, ind, periods, row)
     row = _details(sheet, ctx, ind, row)
+    row = write_by_age(sheet, ctx, ind, row, last)
     sheet.image(chart, row + 1)
 
 
