@@ -92,7 +92,7 @@ def _draw(canvas: Canvas, pack: AreaPackData, period: str | None) -> None:
             Key.of(f"{earlier} (fem år før)", "line", color=MUTED, linewidth=1.0, linestyle="--")
         )
     legend_width = canvas.width - plot.left - 0.2
-    draw_legend(canvas, keys, plot.left, 0.3, legend_width, 3, gid="pyramid-legend")
+    draw_legend(canvas, keys, plot.left, 0.3, legend_width, 4, gid="pyramid-legend")
 
 
 def _age_start(band: str) -> int:

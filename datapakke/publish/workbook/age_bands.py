@@ -34,7 +34,7 @@ def write_by_age(sheet: Sheet, ctx: Context, ind: Any, row: int, last: int) -> i
     labels = ["Niveau", "Navn"]
     for band in bands:
         labels += [AGE_BAND_LABELS_DA[band], "95 %-interval"]
-    sheet.header(row + 2, labels, range(2, len(labels)))
+    sheet.header(row + 2, labels, range(2, len(labels), 2), centre=range(3, len(labels), 2))
     row += 3
     for role, code, name in ctx.units:
         label = ctx.unit_label(role, code, name)
@@ -58,5 +58,5 @@ def _band_cells(sheet: Sheet, r: Any, col: int, decimals: int) -> list[CellSpec]
     cells = [sheet.look(col, r.value, decimals, suppressed, note, comparison)]
     if not (is_missing(r.ci95_low) or is_missing(r.ci95_high)):
         interval = f"{format_da(r.ci95_low, decimals)}–{format_da(r.ci95_high, decimals)}"
-        cells.append((col + 1, interval, "dp_text", ""))
+        cells.append((col + 1, interval, "dp_centre", ""))
     return cells
