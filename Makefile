@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install run test dev sample fetch serve bench lint clean
+.PHONY: install run test test-executors dev sample fetch serve bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ dev: $(STAMP)
 	mkdir -p $(DAGSTER_HOME) data/marts
 	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m pipelines.definitions
+
+## The fan-out refresh on two Celery workers (Redis on 127.0.0.1:6379) and on the multiprocess
+## executor, compared with an in-process build (several minutes; not part of `make test`).
+test-executors: $(STAMP)
+	$(BIN)/python -m pytest -m executors tests/deploy/test_executors.py
 
 ## Regenerate the embedded synthetic sample (deterministic, byte-identical on rerun).
 sample: $(STAMP)

@@ -4,6 +4,7 @@ import dagster as dg
 
 from assets import core, fetch, marts, packs, raw
 from assets.resources import DatapakkeSettings
+from pipelines.fanout import FANOUT_JOBS
 from pipelines.jobs import build_area, refresh_all
 from pipelines.schedules import nightly_refresh
 from pipelines.sensors import raw_file_sensor, refresh_failure_sensor
@@ -25,7 +26,7 @@ defs = dg.Definitions.merge(
             marts.indicator_value_schema_check,
             *packs.pack_freshness_checks,
         ],
-        jobs=[refresh_all, build_area, fetch.fetch_statbank],
+        jobs=[refresh_all, build_area, fetch.fetch_statbank, *FANOUT_JOBS],
         schedules=[nightly_refresh],
         sensors=[
             raw_file_sensor,

@@ -20,6 +20,7 @@ from assets.partitions import ALL_AREAS_TAGS
 from assets.resources import DatapakkeSettings
 from datapakke.raw import drops as raw_files
 from datapakke.raw.stage import sources_to_reload
+from pipelines.fanout import FANOUT_JOBS
 from pipelines.jobs import build_area, refresh_all
 from pipelines.outcome import problem_lines, publish_failure
 
@@ -62,7 +63,7 @@ def raw_file_sensor(
 
 
 @dg.run_failure_sensor(
-    monitored_jobs=[refresh_all, build_area],
+    monitored_jobs=[refresh_all, build_area, *FANOUT_JOBS],
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="When a refresh fails, the download page says so (when and why) and keeps "
     "offering the last good packs.",

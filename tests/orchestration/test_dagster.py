@@ -205,8 +205,7 @@ def test_refresh_all_builds_every_pack_and_the_site(built) -> None:
     observed = {
         e.partition: e.asset_observation_data.asset_observation.metadata
         for e in result.all_events
-        if e.event_type_value == "ASSET_OBSERVATION"
-        and e.asset_key.to_user_string() == "area_pack"
+        if e.event_type_value == "ASSET_OBSERVATION" and e.asset_key.to_user_string() == "area_pack"
     }
     assert set(observed) == set(area_partitions.get_partition_keys())
     bornholm = observed["klynge2022.bornholm"]
