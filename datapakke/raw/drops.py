@@ -14,6 +14,11 @@ import re
 from pathlib import Path, PurePosixPath
 
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload", ".request.json")
+# Spreadsheet formats the readers refuse (old .xls, OpenDocument .ods). A drop saved in one of
+# them where the glob asks for .xlsx or .csv matches anyway, so it is refused with what to do
+# ("save it as .xlsx") instead of being ignored without a word (found by the fault suite).
+REFUSED_SUFFIXES = (".xls", ".ods")
+_READ_SUFFIXES = (".xlsx", ".csv")
 _BRACES = re.compile(r"\{([^{}]*)\}")
 
 
@@ -71,12 +76,19 @@ def glob_matches(glob: str, relative: str) -> bool:
     """Whether a path relative to ``data/raw/`` matches a ``drop_glob``, ignoring case.
 
     As ``pathlib`` globs: ``*``, ``?`` and ``[…]`` stay within one folder and ``**`` spans any
-    number of folders; ``{a,b}`` gives alternatives.
+    number of folders; ``{a,b}`` gives alternatives. A pattern ending in .xlsx or .csv also
+    matches the same name in a refused format (``REFUSED_SUFFIXES``).
     """
     parts = relative.casefold().split("/")
-    return any(
-        _parts_match(pattern.casefold().split("/"), parts) for pattern in expand_braces(glob)
-    )
+    patterns = [pattern.casefold() for pattern in expand_braces(glob)]
+    patterns += [
+        pattern.removesuffix(suffix) + refused
+        for pattern in patterns
+        for suffix in _READ_SUFFIXES
+        if pattern.endswith(suffix)
+        for refused in REFUSED_SUFFIXES
+    ]
+    return any(_parts_match(pattern.split("/"), parts) for pattern in patterns)
 
 
 def _parts_match(pattern: list[str], parts: list[str]) -> bool:

@@ -299,6 +299,12 @@ def test_a_statbank_web_export_saved_as_excel_is_picked_up(settings: Settings) -
         ("statbank/FOLK1A/*.{csv,xlsx}", "statbank/FOLK1A/export.json", False),
         ("esundhed/**/aktivitet*.csv", "esundhed/2025/aktivitet.csv", True),
         ("esundhed/**/aktivitet*.csv", "esundhed/aktivitet.csv", True),
+        # saved in a format the readers refuse: matched, so the user is told to save as .xlsx
+        ("esundhed/aeldre*.xlsx", "esundhed/Aeldre-2026.xls", True),
+        ("esundhed/psykiatri*.csv", "esundhed/psykiatri.ods", True),
+        ("statbank/FOLK1A/*.{csv,xlsx}", "statbank/FOLK1A/export.xls", True),
+        ("esundhed/aeldre*.xlsx", "esundhed/aeldre-2026.xlsb", False),
+        ("esundhed/aeldre*.xlsx", "esundhed/aeldre.xls.tmp", False),
     ],
 )
 def test_drop_globs_ignore_case(glob: str, path: str, matches: bool) -> None:
