@@ -6,7 +6,7 @@ process one at a time, because the warehouse has one writer.
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -15,6 +15,7 @@ import pandas as pd
 
 from datapakke.config import Settings, get_settings
 from datapakke.geography import Geography, default_geography
+from datapakke.parallel import worker_pool
 from datapakke.raw.advice import SourceAdvice, SourceProblem, advise_source
 from datapakke.raw.combine import FilePart, split_by_period
 from datapakke.raw.drops import file_sha256
@@ -78,7 +79,7 @@ def ingest_sources(
         return [reports[spec.id] for spec in specs]
     # Largest sources first, so the small ones fill in at the end.
     by_size = sorted(changed, key=lambda spec: -_size(spec, settings))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with worker_pool(workers) as pool:
         # Workers are forked inside submit(), so all are started before the warehouse is
         # opened: no child process holds a copy of the writing connection.
         pending = [pool.submit(read_and_validate, s, settings, geo, today) for s in by_size]
