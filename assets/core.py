@@ -18,13 +18,15 @@ from datapakke.core.stage import build_core_tables, check_reference_integrity
     pool=WAREHOUSE_POOL,
 )
 def core_tables(settings: DatapakkeSettings) -> dg.MaterializeResult:
-    counts = build_core_tables(settings.get())
+    report = build_core_tables(settings.get())
     return dg.MaterializeResult(
         metadata={
-            "core.population rows": counts["core.population"],
-            "core.observation rows": counts["core.observation"],
-            "dagster/row_count": sum(counts.values()),
-        }
+            "core.population rows": report.counts["core.population"],
+            "core.observation rows": report.counts["core.observation"],
+            "dagster/row_count": sum(report.counts.values()),
+            "rebuilt": report.rebuilt,  # False: every source as last built from
+        },
+        data_version=dg.DataVersion(report.input_fingerprint),
     )
 
 

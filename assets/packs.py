@@ -36,9 +36,13 @@ def area_pack(
         metadata |= _pack_metadata(reports[0], thumbnail_width=None)
         if "pyramid" in reports[0].chart_paths:
             metadata["pyramid"] = png_thumbnail(reports[0].chart_paths["pyramid"], "pyramid")
-        return dg.MaterializeResult(metadata=metadata)
-    # One run builds many partitions and Dagster records one materialization for all of them;
-    # each partition's own path, size, time and chart go in an observation of that partition.
+        # The pack is made from its mart's content: that is its data version.
+        return dg.MaterializeResult(
+            metadata=metadata, data_version=dg.DataVersion(reports[0].fingerprint)
+        )
+    # One run builds many partitions and Dagster records one materialization for all of them,
+    # with one data version for all (dagster#34013), so none is given; each partition's own
+    # path, size, time, chart and content fingerprint go in an observation of that partition.
     for report in reports:
         context.log_event(
             dg.AssetObservation(
@@ -59,6 +63,8 @@ def _pack_metadata(report: PackReport, thumbnail_width: int | None) -> dict[str,
         "size_kb": round(report.pack_bytes / 1024, 1),
         "built_at": dg.MetadataValue.timestamp(built),
         "charts": len(report.chart_paths),
+        "rewritten": not report.unchanged,
+        "content_fingerprint": report.fingerprint,
     }
     if "overview" in report.chart_paths:
         metadata["overview"] = png_thumbnail(
@@ -79,13 +85,15 @@ def _pack_metadata(report: PackReport, thumbnail_width: int | None) -> dict[str,
 def download_site(
     context: dg.AssetExecutionContext, settings: DatapakkeSettings
 ) -> dg.MaterializeResult:
-    from datapakke.publish.refresh_status import record_success
-    from datapakke.publish.site import build_site
+    from datapakke.publish.site import refresh_site
 
-    if context.job_name == "refresh_all":  # every step before this one succeeded: data as of now
-        record_success(settings.get(), datetime.now(UTC))
-    path = build_site(settings.get(), default_geography())
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path))})
+    # In refresh_all every step before this one succeeded: the data are as of now (if changed).
+    succeeded_at = datetime.now(UTC) if context.job_name == "refresh_all" else None
+    site = refresh_site(settings.get(), default_geography(), succeeded_at)
+    return dg.MaterializeResult(
+        metadata={"path": dg.MetadataValue.path(str(site.page)), "rebuilt": site.rebuilt},
+        data_version=dg.DataVersion(site.input_fingerprint),
+    )
 
 
 pack_freshness_checks = dg.build_last_update_freshness_checks(

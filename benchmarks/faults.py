@@ -48,9 +48,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from benchmarks.scratch import RunResult, RunWatch, Scratch, kill_group, processes_of
+from benchmarks.sections import replace_section
 from datapakke.config import REPO_ROOT
 
-RESULTS = REPO_ROOT / "benchmarks" / "results.md"
 SECTION = "## Faults (issue 16)"
 BAD_FIXTURES = REPO_ROOT / "tests" / "fixtures" / "bad"
 RUN_TIMEOUT = 1800.0  # a refresh takes 100 s alone, up to 3x that when others use the machine
@@ -430,8 +430,9 @@ class Baseline:
         sources, are all built again by the next refresh.
 
         Why: a refresh leaves a pack whose content has not changed untouched and skips a source
-        whose file is as last loaded, so a second run on the same data writes no pack and reads
-        no file, and a kill "while packs are written" or "during ingest" would hit nothing. The
+        whose file is as last loaded (and with it core, the indicators and the area marts, whose
+        inputs are then as last built), so a second run on the same data writes nothing, and a
+        kill "while packs are written" or "during ingest" would hit nothing. The
         copy without the packs' snapshots, or without the sources' fingerprints, is the state
         after an upgrade from a version without them.
         """
@@ -556,8 +557,13 @@ class KillPoint:
 KILL_POINTS = (
     KillPoint("ingest", "raw_sources", delay=4, reload=True),
     KillPoint("core", "core_tables", delay=0.3, reload=True),
-    KillPoint("indicators", "indicator_values", delay=8),
-    KillPoint("area marts (a mart half written)", "area_mart", marker="*/*/.mart.duckdb.tmp-*.wal"),
+    KillPoint("indicators", "indicator_values", delay=8, reload=True),
+    KillPoint(
+        "area marts (a mart half written)",
+        "area_mart",
+        marker="*/*/.mart.duckdb.tmp-*.wal",
+        reload=True,
+    ),
     KillPoint("charts", "area_pack", delay=4, rebuild=True),
     KillPoint(
         "workbooks (a pack half written)",
@@ -570,7 +576,7 @@ KILL_POINTS = (
         "charts, main process only (OOM killer)", "area_pack", delay=4, main_only=True, rebuild=True
     ),
 )
-SHORT_KILL_POINTS = (KILL_POINTS[3],)  # a mart half written: every refresh rewrites the marts
+SHORT_KILL_POINTS = (KILL_POINTS[3],)  # a mart half written
 
 
 def _reach(point: KillPoint, watch: RunWatch, process: subprocess.Popen[str], marts: Path) -> str:
@@ -714,7 +720,7 @@ def reader_before_fault(base: Baseline, work: Path) -> Outcome:
 def reader_during_fault(base: Baseline, work: Path, step: str = "indicator_values") -> Outcome:
     """A reader opens the warehouse and a mart while ``step`` runs and keeps them open: the
     refresh waits or fails with one clear line; nothing is corrupted either way."""
-    scratch = base.clone(work, f"reader during {step}")
+    scratch = base.prepared(work, f"reader during {step}", reload=True)  # so the step has work
     problems: list[str] = []
     try:
         with RunWatch(scratch) as watch, scratch.running() as process:
@@ -745,7 +751,7 @@ def reader_during_fault(base: Baseline, work: Path, step: str = "indicator_value
 
 def second_run_fault(base: Baseline, work: Path) -> Outcome:
     """A second `make run` while one runs: it refuses at once; the first finishes as usual."""
-    scratch = base.clone(work, "second run")
+    scratch = base.prepared(work, "second run", reload=True)  # so area_mart has work to do
     problems: list[str] = []
     try:
         with RunWatch(scratch) as watch, scratch.running() as first:
@@ -1459,16 +1465,6 @@ def run_suite(work: Path, short: bool) -> tuple[list[Outcome], float]:
     return outcomes, sum(o.seconds for o in outcomes) + sum(undisturbed)
 
 
-def write_results(text: str) -> None:
-    """Put the section into results.md: replace an earlier one, leave the other sections."""
-    current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    start = current.find(SECTION)
-    if start >= 0:
-        end = current.find("\n## ", start + len(SECTION))
-        current = current[:start].rstrip("\n") + ("\n" + current[end:] if end >= 0 else "")
-    RESULTS.write_text(current.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true", help="a subset in a few minutes")
@@ -1494,7 +1490,8 @@ def main(argv: list[str] | None = None) -> int:
     print(result)
     if not args.short:
         survived = sum(o.survived for o in outcomes)
-        write_results(
+        replace_section(
+            SECTION,
             f"{SECTION}\n\n`python -m benchmarks.faults`, {started:%Y-%m-%d %H:%M} UTC, "
             f"{minutes:.1f} min in all, on {on}.\n\n"
             f"{survived} of {len(outcomes)} injected faults survived. Each refresh ran in a "
@@ -1504,7 +1501,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{result}\n\n"
             "Every injection, with what the user saw:\n\n"
             + "\n".join(f"- {_cell(o.describe(), 400)}: {_cell(o.message, 400)}" for o in outcomes)
-            + "\n"
+            + "\n",
         )
     log(f"{minutes:.1f} min measured, {(time.perf_counter() - clock) / 60:.1f} min this session")
     return 0 if all(o.survived for o in outcomes) else 1

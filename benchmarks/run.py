@@ -32,9 +32,9 @@ from pathlib import Path
 
 import duckdb
 
+from benchmarks.sections import replace_sections
 from datapakke.config import REPO_ROOT, SAMPLE_DIR, Settings, get_settings
 
-RESULTS = REPO_ROOT / "benchmarks" / "results.md"
 ONE_AREA = "klynge2022.nordjylland-midt"
 ROUNDS = 2
 
@@ -477,7 +477,7 @@ def write_results(
         *(scale_section(scaled) if scaled else []),
     ]
     text = "\n".join(lines)
-    RESULTS.write_text(text, encoding="utf-8")
+    replace_sections(text)  # the sections other benchmarks write are kept
     return text
 
 

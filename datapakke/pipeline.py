@@ -8,13 +8,18 @@ Read the stage functions it calls, in order, to follow the data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from datapakke.config import Settings, get_settings
-from datapakke.core.stage import ReferenceCheck, build_core_tables, check_reference_integrity
+from datapakke.core.stage import (
+    CoreReport,
+    ReferenceCheck,
+    build_core_tables,
+    check_reference_integrity,
+)
 from datapakke.geography import default_geography
 from datapakke.mart.stage import IndicatorReport, build_indicator_values
-from datapakke.publish.stage import PackReport, build_area_marts, build_area_packs
+from datapakke.publish.site.build import SiteReport
+from datapakke.publish.stage import AreaMartReport, PackReport, build_area_marts, build_area_packs
 from datapakke.raw.registry import load_registry
 from datapakke.raw.stage import SourceCheck, SourceReport, check_source, ingest_sources
 from datapakke.timing import Stopwatch
@@ -26,12 +31,12 @@ class RefreshReport:
 
     sources: list[SourceReport]
     source_checks: dict[str, SourceCheck]
-    core: dict[str, int]
+    core: CoreReport
     reference: ReferenceCheck
     indicators: IndicatorReport
-    marts: list[Path]
+    marts: list[AreaMartReport]
     packs: list[PackReport]
-    site: Path
+    site: SiteReport
     seconds: dict[str, float]  # stage → wall seconds, in the order run
 
 
@@ -39,7 +44,7 @@ def run_all(settings: Settings | None = None, area_keys: list[str] | None = None
     """Every step and check in a plain loop, no orchestration (the benchmark's baseline: the
     same functions the Dagster assets and checks call). ``area_keys`` limits the area marts and
     packs to those partitions (the warehouse and the page are always whole)."""
-    from datapakke.publish.site import build_site
+    from datapakke.publish.site import refresh_site
 
     settings = settings or get_settings()
     geo = default_geography()
@@ -62,7 +67,7 @@ def run_all(settings: Settings | None = None, area_keys: list[str] | None = None
     with watch("charts + packs"):
         packs = build_area_packs([a.partition_key for a in areas], settings)
     with watch("site"):
-        site = build_site(settings, geo)
+        site = refresh_site(settings, geo)
     return RefreshReport(
         sources, checks, core, reference, indicators, marts, packs, site, watch.seconds
     )

@@ -40,6 +40,8 @@ GRAIN = {
     "band ('total', or a broad band in the latest period): the count, NULL where suppressed",
     "mart.peer_group": "one row per municipality × similar municipality (peer): rank, distance, "
     "basis year and the basis values of both (share 65+, share 80+, population)",
+    "mart.audit_finding": "one row per finding of the last verified build's disclosure audit "
+    "('disclosure_audit') or schema check ('schema'); empty when both passed",
     "mart.peer_comparison": "one row per indicator × municipality (latest period, sex T): value, "
     "its 95 % interval, the median of its peers, the comparison and the opportunity",
     "raw.source_finding": "one row per accepted source × finding: what its file covers besides "

@@ -7,7 +7,7 @@ from assets.resources import DatapakkeSettings
 from pipelines.fanout import FANOUT_JOBS
 from pipelines.jobs import build_area, refresh_all
 from pipelines.schedules import nightly_refresh
-from pipelines.sensors import raw_file_sensor, refresh_failure_sensor
+from pipelines.sensors import raw_file_sensor, refresh_failure_sensor, stopped_refresh_sensor
 
 defs = dg.Definitions.merge(
     raw.defs,
@@ -31,6 +31,7 @@ defs = dg.Definitions.merge(
         sensors=[
             raw_file_sensor,
             refresh_failure_sensor,
+            stopped_refresh_sensor,
             dg.build_sensor_for_freshness_checks(
                 freshness_checks=packs.pack_freshness_checks,
                 default_status=dg.DefaultSensorStatus.RUNNING,

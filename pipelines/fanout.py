@@ -114,15 +114,18 @@ def area_shard(
 def download_page(
     context: dg.OpExecutionContext, settings: DatapakkeSettings, shards: list[list[str]]
 ) -> None:
-    from datapakke.publish.refresh_status import record_success
-    from datapakke.publish.site import build_site
+    from datapakke.publish.site import refresh_site
 
-    record_success(settings.get(), datetime.now(UTC))  # every step before this one succeeded
-    path = build_site(settings.get(), default_geography())
+    # Every step before this one succeeded: the data are as of now, if the packs changed.
+    site = refresh_site(settings.get(), default_geography(), succeeded_at=datetime.now(UTC))
     context.log_event(
         dg.AssetMaterialization(
             asset_key="download_site",
-            metadata={"path": dg.MetadataValue.path(str(path)), "areas": sum(map(len, shards))},
+            metadata={
+                "path": dg.MetadataValue.path(str(site.page)),
+                "areas": sum(map(len, shards)),
+                "rebuilt": site.rebuilt,
+            },
         )
     )
 

@@ -14,6 +14,16 @@ from datapakke.config import Settings
 from datapakke.raw.advice import explain_step_failure
 
 
+def stopped_by_check(events: Iterable[dg.DagsterEvent]) -> bool:
+    """Whether a check of severity ERROR failed: a rejected source is not materialized and all
+    that depends on it is skipped, so the run itself succeeds, yet the refresh did not happen."""
+    return any(
+        _failed_check(event)
+        and event.asset_check_evaluation_data.severity == dg.AssetCheckSeverity.ERROR
+        for event in events
+    )
+
+
 def problem_lines(events: Iterable[dg.DagsterEvent]) -> tuple[list[str], list[str]]:
     """(one line per failed check and failed step, the first unexpected traceback if any)."""
     problems: list[str] = []
@@ -60,11 +70,11 @@ def publish_failure(settings: Settings, problems: list[str]) -> None:
     try:
         from datapakke.geography import default_geography
         from datapakke.publish.refresh_status import record_failure
-        from datapakke.publish.site import build_site
+        from datapakke.publish.site import refresh_site
 
         record_failure(settings, datetime.now(UTC), "; ".join(problems) or "se kørslen i Dagster")
         if settings.marts_dir.is_dir():
-            build_site(settings, default_geography())
+            refresh_site(settings, default_geography())
     except Exception as exc:  # the refresh already failed: say so, never mask it
         print(f"  (the download page could not be updated: {exc})")
 

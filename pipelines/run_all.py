@@ -6,6 +6,7 @@ console logger is silenced and the outcome is told from the run's events. An une
 still prints its one traceback.
 """
 
+import logging
 import os
 import sys
 import time
@@ -17,10 +18,14 @@ import dagster as dg
 # reading the terminal (the choices are explained in pipelines/ and assets/).
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.SupersessionWarning)
+# When a rejected source stops the refresh, the steps after it are skipped, and Dagster's plan
+# logs for each skipped blocking check that it "emitted no result": true, expected, and not
+# the analyst's problem (the rejected source's line says what is).
+logging.getLogger("dagster._core.execution.plan.active").setLevel(logging.ERROR)
 
 from datapakke.config import Settings, get_settings  # noqa: E402
 from datapakke.geography import ReferenceDataError  # noqa: E402
-from pipelines.outcome import problem_lines, publish_failure  # noqa: E402
+from pipelines.outcome import problem_lines, publish_failure, stopped_by_check  # noqa: E402
 from pipelines.recovery import (  # noqa: E402
     RefreshRunning,
     owner_tags,
@@ -66,7 +71,7 @@ def _report(result: dg.ExecuteInProcessResult, settings: Settings, elapsed: floa
     """The outcome: one line per problem source and failed step, then where the output is."""
     problems, tracebacks = problem_lines(result.all_events)
     problems = [f"  {line}" for line in problems]
-    if not result.success:
+    if not result.success or stopped_by_check(result.all_events):
         print(f"Refresh FAILED after {elapsed:.1f} s; the previous marts and packs are untouched.")
         print(*problems, *tracebacks, sep="\n")
         publish_failure(settings, [line.strip() for line in problems])

@@ -22,7 +22,7 @@ from datapakke.raw import drops as raw_files
 from datapakke.raw.stage import sources_to_reload
 from pipelines.fanout import FANOUT_JOBS
 from pipelines.jobs import build_area, refresh_all
-from pipelines.outcome import problem_lines, publish_failure
+from pipelines.outcome import problem_lines, publish_failure, stopped_by_check
 
 
 @dg.sensor(
@@ -74,3 +74,27 @@ def refresh_failure_sensor(
     logs = context.instance.all_logs(context.dagster_run.run_id)
     problems, _ = problem_lines(entry.dagster_event for entry in logs if entry.dagster_event)
     publish_failure(settings.get(), problems or [context.failure_event.message or ""])
+
+
+STOPPED_TAG = "datapakke/stopped"
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[refresh_all, build_area],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="When a refresh was stopped by a rejected source (its validation check failed "
+    "with severity ERROR, so nothing downstream ran: the run itself succeeds), the download page "
+    "says so (when and why) and keeps offering the last good packs.",
+)
+def stopped_refresh_sensor(context: dg.RunStatusSensorContext, settings: DatapakkeSettings) -> None:
+    logs = context.instance.all_logs(context.dagster_run.run_id)
+    events = [entry.dagster_event for entry in logs if entry.dagster_event]
+    if stopped_by_check(events):
+        problems, _ = problem_lines(events)
+        # The run is green (nothing failed, the rest was skipped): its tag says it published
+        # nothing, in the UI's run list.
+        context.instance.add_run_tags(
+            context.dagster_run.run_id, {STOPPED_TAG: "rejected source: nothing published"}
+        )
+        publish_failure(settings.get(), problems)

@@ -7,6 +7,7 @@ import duckdb
 from datapakke.schemas import GRAIN
 from datapakke.warehouse import ensure_schema
 
+CORE_TABLES = ("core.population", "core.observation", "core.missing")
 _CORE_DDL = """
 CREATE OR REPLACE TABLE core.population AS
 SELECT municipality_code, period, sex, age_band, value AS population, source_id,
@@ -36,9 +37,8 @@ def build_core(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rebuild core.* from the accepted validated rows (deterministic order)."""
     ensure_schema(con)
     con.execute(_CORE_DDL)
-    for table in ("core.population", "core.observation", "core.missing"):
+    for table in CORE_TABLES:
         con.execute(f"COMMENT ON TABLE {table} IS '{GRAIN[table]}'")
     return {
-        table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        for table in ("core.population", "core.observation", "core.missing")
+        table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in CORE_TABLES
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import chain
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -25,6 +26,15 @@ from datapakke.mart.peers import build_peer_tables
 from datapakke.parallel import map_forked
 from datapakke.schemas import ESTIMATE_COLUMNS, indicator_value_schema
 from datapakke.timing import Stopwatch
+from datapakke.versions import (
+    CORE_STAGE,
+    INDICATOR_STAGE,
+    code_digest,
+    digest,
+    record_input,
+    recorded_input,
+    reference_digest,
+)
 from datapakke.warehouse import connect, replace_table
 
 
@@ -36,6 +46,19 @@ class IndicatorReport:
     audit_findings: list[str] = field(default_factory=list)
     schema_errors: str = ""
     seconds: dict[str, float] = field(default_factory=dict)  # per part of the step
+    input_fingerprint: str = ""  # what it was built from (datapakke.versions)
+    rebuilt: bool = True  # False: the inputs were as last built, nothing was written
+
+
+def indicator_input_fingerprint(con: duckdb.DuckDBPyConnection, settings: Settings) -> str:
+    """Core as last built, the reference data, the disclosure threshold and the mart's code."""
+    code = code_digest("mart", "schemas.py", "standard_population.py", "geography.py")
+    return digest(
+        recorded_input(con, CORE_STAGE),
+        reference_digest(settings),
+        settings.suppression_threshold,
+        code,
+    )
 
 
 def build_indicator_values(
@@ -47,13 +70,21 @@ def build_indicator_values(
 ) -> IndicatorReport:
     """Compute and protect every indicator; write mart.* and audit what was written.
 
-    ``verify=False`` skips the disclosure audit and the schema check, for callers that run
-    them separately (the Dagster asset's blocking checks), so they are not run twice.
+    The disclosure audit and the schema check run on what was written and their findings are
+    kept in ``mart.audit_finding`` (the Dagster asset's blocking checks read them there).
+    ``verify=False`` skips them (tests of the computation only); such a build is not recorded as
+    current, so the next verified build does it again. When core, the reference data, the
+    threshold and the code are as last built (and verified), nothing is computed or written:
+    the report comes from the warehouse, with ``rebuilt`` False.
     """
     settings = settings or get_settings()
     geo = geo or default_geography()
-    catalogue = catalogue or load_catalogue()
     watch = Stopwatch()
+    with connect(settings.warehouse_path, read_only=True) as con:
+        fingerprint = indicator_input_fingerprint(con, settings)
+        if verify and catalogue is None and recorded_input(con, INDICATOR_STAGE) == fingerprint:
+            return _report_as_built(con, fingerprint)
+    catalogue = catalogue or load_catalogue()
     with watch("read inputs"), connect(settings.warehouse_path, read_only=True) as con:
         inputs = EngineInputs.load(con, catalogue, geo)
     # No connection is open while workers are forked: none of them holds a copy of one.
@@ -86,12 +117,40 @@ def build_indicator_values(
         suppressed_rows=int(values["is_suppressed"].sum()),
         indicators=values["indicator_id"].nunique(),
         seconds=watch.seconds,
+        input_fingerprint=fingerprint,
     )
     if verify:
         with watch("disclosure audit and schema check"):
             report.audit_findings = audit_disclosure(settings, geo)
             report.schema_errors = check_indicator_schema(values)
+        findings = pd.DataFrame(
+            [("disclosure_audit", f) for f in report.audit_findings]
+            + [("schema", report.schema_errors)] * bool(report.schema_errors),
+            columns=["check_name", "finding"],
+        )
+        with connect(settings.warehouse_path) as con:
+            replace_table(con, "mart.audit_finding", findings)
+            record_input(con, INDICATOR_STAGE, fingerprint)
     return report
+
+
+def _report_as_built(con: duckdb.DuckDBPyConnection, fingerprint: str) -> IndicatorReport:
+    """The report of the build the warehouse holds, read back (nothing recomputed)."""
+    rows, suppressed, indicators = con.execute(
+        "SELECT count(*), count(*) FILTER (is_suppressed), count(DISTINCT indicator_id) "
+        "FROM mart.indicator_value"
+    ).fetchone()
+    audit, schema = recorded_findings(con)
+    return IndicatorReport(
+        rows, suppressed, indicators, audit, schema, input_fingerprint=fingerprint, rebuilt=False
+    )
+
+
+def recorded_findings(con: duckdb.DuckDBPyConnection) -> tuple[list[str], str]:
+    """The disclosure audit's findings and the schema check's errors of the last verified build."""
+    found = con.execute("SELECT check_name, finding FROM mart.audit_finding").fetchall()
+    audit = [finding for check, finding in found if check == "disclosure_audit"]
+    return audit, "".join(finding for check, finding in found if check == "schema")
 
 
 def audit_disclosure(settings: Settings | None = None, geo: Geography | None = None) -> list[str]:

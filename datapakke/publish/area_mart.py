@@ -259,8 +259,10 @@ def write_area_mart(
     tables: dict[str, pd.DataFrame],
     built_at: datetime,
     version: str,
+    input_fingerprint: str = "",
 ) -> Path:
-    """Write ``mart.duckdb`` for one area atomically (temp file in the same folder, then rename)."""
+    """Write ``mart.duckdb`` for one area atomically (temp file in the same folder, then rename);
+    ``input_fingerprint`` is what it is cut from (``publish.stage.area_input_fingerprint``)."""
     is_synthetic = bool(tables["source"]["is_synthetic"].any())
     info = pd.DataFrame(
         [
@@ -275,6 +277,7 @@ def write_area_mart(
                 "code_version": version,
                 "suppression_threshold": settings.suppression_threshold,
                 "contact_da": settings.contact_da,
+                "input_fingerprint": input_fingerprint,
             }
         ]
     )
@@ -301,6 +304,17 @@ def write_area_mart(
         finally:
             con.close()
     return target
+
+
+def recorded_area_input(mart_path: Path) -> str | None:
+    """The input fingerprint an area mart was written from (None: no mart, or one from before)."""
+    if not mart_path.is_file():
+        return None
+    try:
+        with connect(mart_path, read_only=True, retries=1) as con:
+            return con.execute("SELECT input_fingerprint FROM area").fetchone()[0]
+    except duckdb.Error:
+        return None
 
 
 def load_area_pack_data(mart_path: Path) -> AreaPackData:

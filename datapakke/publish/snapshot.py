@@ -3,7 +3,7 @@ of its values, so a rebuild can tell whether anything changed and say what.
 
 **Fingerprint.** A SHA-256 over every table of the area mart (``mart.duckdb``) the pack is built
 from, minus the columns that only record *when* something ran (``area.built_at``,
-``source.loaded_at``). The area table carries the code version, contact and disclosure threshold,
+``source.loaded_at``), and what it was cut from (``area.input_fingerprint``). The area table carries the code version, contact and disclosure threshold,
 so a new code version or setting is a new fingerprint too. Canonical form, so the same content
 always gives the same digest: tables and columns by name, rows sorted by all columns, doubles
 rounded to 10 significant digits (far below anything a pack shows, far above the last-bit noise
@@ -38,7 +38,8 @@ from datapakke.config import AreaOutputs
 from datapakke.publish.pack_data import AreaPackData
 
 # Columns that say when a step ran, not what the reader sees: left out of the fingerprint.
-BUILD_TIME_COLUMNS = {("area", "built_at"), ("source", "loaded_at")}
+# The area's input fingerprint changes with any source; its content may not.
+BUILD_TIME_COLUMNS = {("area", "built_at"), ("source", "loaded_at"), ("area", "input_fingerprint")}
 SIGNIFICANT_DIGITS = 10  # doubles are rounded to this many significant digits before hashing
 SNAPSHOT_VALUE_COLUMNS = [
     *("indicator_id", "role", "area_code", "area_name", "period", "sex", "value"),
@@ -69,6 +70,9 @@ class PackSnapshot:
     sources: pd.DataFrame = field(repr=False)  # SNAPSHOT_SOURCE_COLUMNS
     charts: tuple[str, ...] = ()  # chart names drawn for this version (``charts/<name>.png``)
     headline: tuple[str, ...] = ()  # the front page's first key findings (the download page)
+    # the mart's input fingerprint (``area.input_fingerprint``) when it was drawn: while the mart
+    # still records the same, it is the same file, and its content need not be hashed again
+    mart_input: str = ""
 
 
 # --------------------------------------------------------------------------- fingerprint
@@ -144,6 +148,7 @@ def snapshot_of(
     fingerprint: str | None,
     charts: Iterable[str] = (),
     headline: Iterable[str] = (),
+    mart_input: str = "",
 ) -> PackSnapshot:
     """The snapshot of ``pack`` (its values, indicators in reading order and sources)."""
     from datapakke.publish.workbook.context import ordered
@@ -159,6 +164,7 @@ def snapshot_of(
         sources=_columns(pack.sources, SNAPSHOT_SOURCE_COLUMNS),
         charts=tuple(sorted(charts)),
         headline=tuple(headline),
+        mart_input=mart_input,
     )
 
 
@@ -189,6 +195,7 @@ def write_snapshot(snapshot: PackSnapshot, path: Path) -> Path:
         "code_version": snapshot.code_version,
         "charts": list(snapshot.charts),
         "headline": list(snapshot.headline),
+        "mart_input": snapshot.mart_input,
         "indicators": _records(snapshot.indicators),
         "sources": _records(snapshot.sources),
     }
@@ -233,6 +240,7 @@ def read_snapshot(path: Path, with_values: bool = True) -> PackSnapshot | None:
             ),
             charts=tuple(header.get("charts", ())),
             headline=tuple(header.get("headline", ())),
+            mart_input=str(header.get("mart_input") or ""),
         )
     except (OSError, KeyError, ValueError, TypeError, pa.ArrowException):
         return None

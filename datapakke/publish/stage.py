@@ -21,11 +21,20 @@ from datapakke.publish.area_mart import (
     code_version,
     load_area_pack_data,
     load_published,
+    recorded_area_input,
     write_area_mart,
 )
 from datapakke.publish.changes import Changes, compare
 from datapakke.publish.key_findings import headline, key_findings
 from datapakke.publish.snapshot import content_fingerprint, snapshot_of, with_charts
+from datapakke.versions import (
+    INDICATOR_STAGE,
+    code_digest,
+    digest,
+    recorded_input,
+    reference_digest,
+)
+from datapakke.warehouse import connect
 
 
 def build_area_marts(
@@ -33,41 +42,94 @@ def build_area_marts(
     settings: Settings | None = None,
     geo: Geography | None = None,
     workers: int = 2,
-) -> list[Path]:
-    """Write the per-area marts; each worker reads the warehouse once and writes its share.
+) -> list[AreaMartReport]:
+    """Write the per-area marts whose inputs changed; each worker reads the warehouse once.
 
-    Temporary files a killed earlier run left beside the published ones are removed first.
+    An area's mart is rewritten only when its input fingerprint (the indicators as built, the
+    reference data, settings and code: ``area_input_fingerprint``) differs from the one it
+    records, so a quiet night leaves every mart's bytes and mtime alone. Temporary files a
+    killed earlier run left beside the published ones are removed first.
     """
     settings = settings or get_settings()
     geo = geo or default_geography()
     for area in areas:
         sweep_leftovers(settings.area_outputs(area.grouping, area.area_id).folder)
-    write = partial(
-        _write_area_marts,
-        settings=settings,
-        geo=geo,
-        built_at=datetime.now(UTC).replace(microsecond=0),
-        version=code_version(),
-    )
-    workers = max(1, min(workers, len(areas)))
-    shares = [areas[i::workers] for i in range(workers)]
-    paths = dict(chain.from_iterable(map_in_pool(write, shares, workers)))
-    return [paths[area.partition_key] for area in areas]
-
-
-def _write_area_marts(
-    areas: list[Area], settings: Settings, geo: Geography, built_at: datetime, version: str
-) -> list[tuple[str, Path]]:
-    published = load_published(settings.warehouse_path, geo)
+    version = code_version()
+    with connect(settings.warehouse_path, read_only=True) as con:
+        indicators = recorded_input(con, INDICATOR_STAGE)
+    fingerprints = {
+        area.partition_key: area_input_fingerprint(settings, area, indicators, version)
+        for area in areas
+    }
+    stale = [
+        area
+        for area in areas
+        if recorded_area_input(settings.area_outputs(area.grouping, area.area_id).mart)
+        != fingerprints[area.partition_key]
+    ]
+    written: set[str] = set()
+    if stale:
+        write = partial(
+            _write_area_marts,
+            settings=settings,
+            geo=geo,
+            built_at=datetime.now(UTC).replace(microsecond=0),
+            version=version,
+            fingerprints=fingerprints,
+        )
+        workers = max(1, min(workers, len(stale)))
+        shares = [stale[i::workers] for i in range(workers)]
+        written = set(chain.from_iterable(map_in_pool(write, shares, workers)))
     return [
-        (
+        AreaMartReport(
             area.partition_key,
-            write_area_mart(
-                settings, geo, area, area_tables(published, geo, area), built_at, version
-            ),
+            settings.area_outputs(area.grouping, area.area_id).mart,
+            fingerprints[area.partition_key],
+            rewritten=area.partition_key in written,
         )
         for area in areas
     ]
+
+
+@dataclass
+class AreaMartReport:
+    partition_key: str
+    path: Path
+    input_fingerprint: str  # what the mart is built from (the partition's data version)
+    rewritten: bool  # False: its inputs were as recorded in it, the file was left alone
+
+
+def area_input_fingerprint(
+    settings: Settings, area: Area, indicators: str | None, version: str
+) -> str:
+    """What an area's mart is cut from: the indicators as built, the reference data (its
+    members and names), the settings it records and the code cutting it."""
+    code = code_digest("publish/area_mart.py", "publish/pack_data.py", "schemas.py")
+    return digest(
+        area.partition_key,
+        indicators,
+        reference_digest(settings),
+        settings.contact_da,
+        settings.suppression_threshold,
+        version,
+        code,
+    )
+
+
+def _write_area_marts(
+    areas: list[Area],
+    settings: Settings,
+    geo: Geography,
+    built_at: datetime,
+    version: str,
+    fingerprints: dict[str, str],
+) -> list[str]:
+    published = load_published(settings.warehouse_path, geo)
+    for area in areas:
+        tables = area_tables(published, geo, area)
+        fingerprint = fingerprints[area.partition_key]
+        write_area_mart(settings, geo, area, tables, built_at, version, fingerprint)
+    return [area.partition_key for area in areas]
 
 
 @dataclass
@@ -99,8 +161,12 @@ def build_area_pack(area_key: str, settings: Settings | None = None) -> PackRepo
     outputs = settings.area_outputs(area.grouping, area.area_id)
     sweep_leftovers(outputs.folder)  # what a killed earlier build left beside the pack
     started = time.perf_counter()
-    fingerprint = content_fingerprint(outputs.mart)
     latest = latest_snapshot(outputs, with_values=False)
+    mart_input = recorded_area_input(outputs.mart) or ""
+    if latest is not None and latest.fingerprint and mart_input and latest.mart_input == mart_input:
+        fingerprint = latest.fingerprint  # the very mart the latest pack was drawn from
+    else:
+        fingerprint = content_fingerprint(outputs.mart)
     fingerprinted = time.perf_counter() - started
     if latest is not None and latest.fingerprint == fingerprint:
         charts = {name: outputs.chart(name) for name in latest.charts}
@@ -120,7 +186,7 @@ def build_area_pack(area_key: str, settings: Settings | None = None) -> PackRepo
     pack = load_area_pack_data(outputs.mart)
     previous = latest_snapshot(outputs) if latest is not None else None
     findings = key_findings(pack)  # once: the map, the front page, the sheet and the page
-    snapshot = snapshot_of(pack, fingerprint, headline=headline(findings))
+    snapshot = snapshot_of(pack, fingerprint, headline=headline(findings), mart_input=mart_input)
     earlier = latest_built_at(outputs) if previous is None else None
     changes = compare(snapshot, previous, earlier_pack_built_at=earlier)
     started = time.perf_counter()

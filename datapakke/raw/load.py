@@ -248,8 +248,7 @@ def accepted_unchanged(
     con: duckdb.DuckDBPyConnection, spec: SourceSpec, files: list[tuple[str, str]]
 ) -> bool:
     """Whether the warehouse already holds these very files, loaded under this registry entry
-    (``files``: path under data/raw/ and checksum, newest first; on a connection that has been
-    through ``ensure_schema``)."""
+    (``files``: path under data/raw/ and checksum, newest first)."""
     row = con.execute(
         "SELECT status, input_fingerprint FROM raw.source_file WHERE source_id = ?", [spec.id]
     ).fetchone()

@@ -24,7 +24,7 @@ from datapakke.raw.read import read_raw
 from datapakke.raw.registry import SourceSpec, load_registry, resolve_files
 from datapakke.raw.validate import validate_observations
 from datapakke.timing import Stopwatch
-from datapakke.warehouse import connect, ensure_schema
+from datapakke.warehouse import connect
 
 
 @dataclass
@@ -133,13 +133,17 @@ def _unchanged_sources(specs: list[SourceSpec], settings: Settings) -> dict[str,
     reports: dict[str, SourceReport] = {}
     if not settings.warehouse_path.exists():
         return reports
-    with connect(settings.warehouse_path) as con:
-        ensure_schema(con)  # a warehouse from before the input fingerprint gets its column
+    # Read-only: a quiet night does not touch the warehouse file.
+    with connect(settings.warehouse_path, read_only=True) as con:
         for spec in specs:
             watch = Stopwatch()
             with watch("checksum"):
                 files = current_files(spec, settings)
-            if accepted_unchanged(con, spec, files):
+            try:
+                unchanged = accepted_unchanged(con, spec, files)
+            except duckdb.Error:  # a warehouse from before the input fingerprint: load again
+                unchanged = False
+            if unchanged:
                 reports[spec.id] = _report(con, spec.id, "unchanged", watch.seconds)
     return reports
 

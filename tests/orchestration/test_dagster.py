@@ -4,6 +4,7 @@ Everything runs against a temporary copy of the sample, a temporary marts folder
 DAGSTER_HOME, never the real ``data/``.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -27,7 +28,7 @@ from datapakke.raw.registry import load_registry
 from datapakke.raw.stage import ingest_sources
 from pipelines.definitions import defs
 from pipelines.schedules import nightly_refresh
-from pipelines.sensors import raw_file_sensor, refresh_failure_sensor
+from pipelines.sensors import raw_file_sensor, refresh_failure_sensor, stopped_refresh_sensor
 
 EXPECTED_ASSETS = {
     "raw_folk1a_population", "raw_fod207_deaths", "raw_aed06_home_help",
@@ -215,6 +216,49 @@ def test_refresh_all_builds_every_pack_and_the_site(built) -> None:
     assert "data:image/png;base64," in bornholm["overview"].value
 
 
+def _file_states(folder: Path) -> dict[str, tuple[int, str]]:
+    """Every file under ``folder``: modification time (ns) and SHA-256."""
+    return {
+        str(path.relative_to(folder)): (
+            path.stat().st_mtime_ns,
+            hashlib.sha256(path.read_bytes()).hexdigest(),
+        )
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _data_versions(result: dg.ExecuteInProcessResult) -> dict[str, str | None]:
+    return {
+        event.asset_key.to_user_string(): event.materialization.tags.get("dagster/data_version")
+        for event in result.get_asset_materialization_events()
+        if event.partition is None
+    }
+
+
+def test_a_night_with_nothing_new_rewrites_nothing(built) -> None:
+    """Issue 15: the same sources, reference data and code again: every asset is materialized
+    (the nightly run is on record, the freshness check stays green) with the same data version,
+    and no file under data/marts is touched: no pack, no history version, no site."""
+    marts, instance = built["marts"], built["instance"]
+    before = _file_states(marts)
+    result = defs.resolve_job_def("refresh_all").execute_in_process(
+        instance=instance, tags=ALL_AREAS_TAGS
+    )
+    assert result.success
+    assert _file_states(marts) == before
+    first, again = _data_versions(built["result"]), _data_versions(result)
+    for key in ("core_tables", "indicator_values", "download_site"):
+        assert again[key] is not None and again[key] == first[key], key
+    packs = {
+        e.partition: e.asset_observation_data.asset_observation.metadata
+        for e in result.all_events
+        if e.event_type_value == "ASSET_OBSERVATION" and e.asset_key.to_user_string() == "area_pack"
+    }
+    assert len(packs) == len(default_geography().areas)
+    assert not [key for key, metadata in packs.items() if metadata["rewritten"].value]
+
+
 def test_one_area_can_be_rebuilt_alone_and_an_identical_pack_is_not_rewritten(built) -> None:
     key = "klynge2022.nordjylland-midt"
     folder = built["marts"] / "klynge2022" / "nordjylland-midt"
@@ -237,7 +281,7 @@ def test_one_source_can_be_refreshed_alone(built) -> None:
 
     key = dg.AssetKey("raw_fod207_deaths")
     result = dg.materialize(
-        [raw.raw_sources, *raw.defs.asset_checks],
+        [raw.raw_sources],
         selection=[key],
         instance=built["instance"],
         resources={"settings": DatapakkeSettings()},
@@ -245,6 +289,21 @@ def test_one_source_can_be_refreshed_alone(built) -> None:
     assert result.success
     assert {e.asset_key for e in result.get_asset_materialization_events()} == {key}
     assert check_results(result) == {"raw_fod207_deaths:validation": True}
+
+
+def _sensor_context(
+    name: str, result: dg.ExecuteInProcessResult, built: dict
+) -> dg.RunStatusSensorContext:
+    """The context a run-status sensor gets for ``result``'s run (its last run event)."""
+    return dg.build_run_status_sensor_context(
+        sensor_name=name,
+        dagster_event=result.get_run_success_event()
+        if result.success
+        else result.get_run_failure_event(),
+        dagster_instance=built["instance"],
+        dagster_run=result.dagster_run,
+        resources={"settings": DatapakkeSettings()},
+    )
 
 
 def test_a_broken_source_fails_its_check_and_leaves_the_packs_in_place(built) -> None:
@@ -263,22 +322,45 @@ def test_a_broken_source_fails_its_check_and_leaves_the_packs_in_place(built) ->
     checks = check_results(result)
     assert checks["raw_folk1a_population:validation"] is False
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "raw_folk1a_population" not in materialized
     assert "area_pack" not in materialized and "indicator_values" not in materialized
+    # Honest status (issue 15): nothing that never ran is painted failed; it was skipped.
+    types = [e.event_type_value for e in result.all_events]
+    assert "STEP_FAILURE" not in types and "ASSET_FAILED_TO_MATERIALIZE" not in types
+    skipped = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"}
+    assert {"core_tables", "indicator_values", "area_pack", "download_site"} <= skipped
     assert {p: p.read_bytes() for p in packs} == before
-    # the failure sensor tells the download page, which keeps offering yesterday's packs
-    context = dg.build_run_status_sensor_context(
-        sensor_name="refresh_failure_sensor",
-        dagster_event=result.get_run_failure_event(),
-        dagster_instance=built["instance"],
-        dagster_run=result.dagster_run,
-        resources={"settings": DatapakkeSettings()},
-    ).for_run_failure()
-    refresh_failure_sensor(context)
+    # the sensor tells the download page, which keeps offering yesterday's packs
+    stopped_refresh_sensor(_sensor_context("stopped_refresh_sensor", result, built))
+    run = built["instance"].get_run_by_id(result.run_id)
+    assert run.tags["datapakke/stopped"] == "rejected source: nothing published"
     page = (marts / "site" / "index.html").read_text(encoding="utf-8")
     assert "Den seneste opdatering" in page and "mislykkedes" in page
     assert "statbank/FOLK1A" in page or "FOLK1A.csv" in page  # the reason, as on the terminal
     assert "Data pr. " in page  # the last good refresh (the fixture's) is still named
     assert {p: p.read_bytes() for p in packs} == before
+
+
+def test_a_failed_run_is_told_by_the_failure_sensor(built) -> None:
+    """A step that fails (here the page's, with an error of its own) fails the run; the failure
+    sensor puts when and why on the download page."""
+    from datapakke.publish import site
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the site folder went away")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(site, "refresh_site", broken)
+        result = defs.resolve_job_def("refresh_all").execute_in_process(
+            instance=built["instance"], tags=ALL_AREAS_TAGS, raise_on_error=False
+        )
+    assert not result.success
+    refresh_failure_sensor(
+        _sensor_context("refresh_failure_sensor", result, built).for_run_failure()
+    )
+    page = (built["marts"] / "site" / "index.html").read_text(encoding="utf-8")
+    assert "mislykkedes" in page and "the site folder went away" in page
+    assert "Data pr. " in page
 
 
 def test_webserver_starts_and_lists_the_assets(tmp_path: Path) -> None:

@@ -81,7 +81,8 @@ def built_packs(tmp_path_factory: pytest.TempPathFactory) -> SamplePacks:
         with pytest.MonkeyPatch.context() as patch:
             for name, value in _environment(_CACHE["root"]).items():  # type: ignore[arg-type]
                 patch.setenv(name, value)
-            marts = dict(zip(PACK_AREAS, build_area_marts(areas, settings, geo), strict=True))
+            reports = build_area_marts(areas, settings, geo)
+            marts = {r.partition_key: r.path for r in reports}
             packs = {}
             for key, area in zip(PACK_AREAS, areas, strict=True):
                 pack = load_area_pack_data(marts[key])

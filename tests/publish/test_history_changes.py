@@ -96,10 +96,14 @@ def area(
 
 
 def later_night(mart: Path, *statements: str, params: list[Any] | None = None) -> None:
-    """The mart as the next night's build writes it: a day later, plus ``statements``."""
+    """The mart as the next night's build writes it: a day later, from new inputs (a mart is
+    only rewritten when they changed), plus ``statements``."""
     con = duckdb.connect(str(mart))
     try:
-        con.execute("UPDATE area SET built_at = built_at + INTERVAL 1 DAY")
+        con.execute(
+            "UPDATE area SET built_at = built_at + INTERVAL 1 DAY, "
+            "input_fingerprint = md5(coalesce(input_fingerprint, '') || 'the next night')"
+        )
         con.execute("UPDATE source SET loaded_at = loaded_at + INTERVAL 1 DAY")
         for statement in statements:
             con.execute(statement, params or [])

@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from datapakke.publish.site.build import build_site
+from datapakke.publish.site.build import build_site, refresh_site
 from datapakke.publish.site.server import make_server, serve
 
-__all__ = ["build_site", "main", "make_server", "serve"]
+__all__ = ["build_site", "main", "make_server", "refresh_site", "serve"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,9 +30,10 @@ from datapakke.geography import Area, Geography, default_geography
 from datapakke.parallel import map_in_pool
 from datapakke.publish.data_status import SourceStatus, statuses_of
 from datapakke.publish.pack_data import SOURCE_COLUMNS
-from datapakke.publish.refresh_status import read_status
-from datapakke.publish.site.page import AreaEntry, PackLink, Thumbnail, render_page
+from datapakke.publish.refresh_status import STATUS_FILE, read_status, record_success
+from datapakke.publish.site.page import INPUT_META, AreaEntry, PackLink, Thumbnail, render_page
 from datapakke.publish.snapshot import latest_snapshot_path, read_snapshot
+from datapakke.versions import code_digest, digest, file_states, reference_digest
 from datapakke.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -322,12 +323,80 @@ def _swap_in(staging: Path, site_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class SiteReport:
+    page: Path  # site/index.html
+    input_fingerprint: str  # what the page is built from (its data version)
+    rebuilt: bool  # False: the packs and the status were as the page shows them, nothing written
+
+
+def refresh_site(
+    settings: Settings | None = None,
+    geo: Geography | None = None,
+    succeeded_at: datetime | None = None,
+    workers: int = 2,
+) -> SiteReport:
+    """Rebuild the site only when what it shows changed: the published files of any area (the
+    earlier stages keep an unchanged file's bytes and mtime), the refresh status, the reference
+    data or the site's code. ``succeeded_at``: the refresh that calls this succeeded then; it
+    becomes the page's "Data pr." when the packs changed or the latest attempt had failed (a
+    quiet night leaves the status file and the whole site alone)."""
+    settings = settings or get_settings()
+    geo = geo or default_geography()
+    page = settings.site_dir / "index.html"
+    packs = _published_files_digest(settings, geo)
+    shown = _recorded_site_input(page)
+    status = read_status(settings)
+    if succeeded_at is not None and (
+        status.last_success is None or status.latest_failed or shown[0] != packs
+    ):
+        record_success(settings, succeeded_at)
+    fingerprint = f"{packs}:{_status_digest(settings)}"
+    if shown == tuple(fingerprint.split(":")) and page.is_file():
+        return SiteReport(page, fingerprint, rebuilt=False)
+    return SiteReport(build_site(settings, geo, workers, fingerprint), fingerprint, rebuilt=True)
+
+
+def _published_files_digest(settings: Settings, geo: Geography) -> str:
+    files: list[Path] = []
+    for area in geo.areas.values():
+        outputs = settings.area_outputs(area.grouping, area.area_id)
+        files += [outputs.mart, outputs.pack, latest_snapshot_path(outputs)]
+        files.append(outputs.chart(OVERVIEW_CHART))
+        if outputs.history_dir.is_dir():
+            files += sorted(outputs.history_dir.iterdir())
+    code = code_digest("publish/site", "publish/tilemap.py", "publish/data_status.py")
+    return digest(file_states(files), reference_digest(settings), code)
+
+
+def _status_digest(settings: Settings) -> str:
+    try:
+        return digest((settings.marts_dir / STATUS_FILE).read_text(encoding="utf-8"))
+    except OSError:
+        return digest(None)
+
+
+def _recorded_site_input(page: Path) -> tuple[str, str] | tuple[None, None]:
+    """(published files, status) digests the page was built from, from its meta tag."""
+    try:
+        with page.open(encoding="utf-8") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return (None, None)
+    match = re.search(rf'<meta name="{INPUT_META}" content="([0-9a-f]+):([0-9a-f]+)">', head)
+    return (match[1], match[2]) if match else (None, None)
+
+
 def build_site(
-    settings: Settings | None = None, geo: Geography | None = None, workers: int = 2
+    settings: Settings | None = None,
+    geo: Geography | None = None,
+    workers: int = 2,
+    input_fingerprint: str = "",
 ) -> Path:
     """Build ``site_dir/index.html`` with copies of what it links; returns the page's path.
 
     The areas are copied and their thumbnails made by ``workers`` processes side by side.
+    Always builds; ``refresh_site`` builds only when something changed.
     """
     settings = settings or get_settings()
     geo = geo or default_geography()
@@ -343,7 +412,9 @@ def build_site(
             entries[area.grouping].append(entry)
         status = read_data_status(settings, geo)
         refresh = read_status(settings)
-        page = render_page(geo, entries, datetime.now(UTC), settings, status, refresh)
+        page = render_page(
+            geo, entries, datetime.now(UTC), settings, status, refresh, input_fingerprint
+        )
         (staging / "index.html").write_text(page, encoding="utf-8")
         _swap_in(staging, site_dir)
     except BaseException:

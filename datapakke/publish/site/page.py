@@ -453,6 +453,9 @@ def _render_footer(built_at: datetime, settings: Settings, publishers: Iterable[
     )
 
 
+INPUT_META = "datapakke-inputs"  # the page's input fingerprint (``site.build.refresh_site``)
+
+
 def render_page(
     geo: Geography,
     entries: Mapping[str, Sequence[AreaEntry]],
@@ -460,8 +463,10 @@ def render_page(
     settings: Settings,
     data_status: Sequence[SourceStatus] = (),
     refresh: RefreshStatus | None = None,
+    input_fingerprint: str = "",
 ) -> str:
-    """The whole page as one HTML string; every text from data goes through ``html.escape``."""
+    """The whole page as one HTML string; every text from data goes through ``html.escape``.
+    ``input_fingerprint`` (what the page was built from) goes in a meta tag for the next build."""
     packs = [e for group in entries.values() for e in group if e.latest is not None]
     synthetic = [e for e in packs if e.is_synthetic]
     mixed_data = 0 < len(synthetic) < len(packs)
@@ -471,6 +476,7 @@ def render_page(
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta name="{INPUT_META}" content="{_e(input_fingerprint)}">',
         f"<title>{_e(PAGE_TITLE)}</title>",
         f"<style>{_CSS}</style>",
         "</head>",
