@@ -262,7 +262,7 @@ def write_area_mart(
     input_fingerprint: str = "",
 ) -> Path:
     """Write ``mart.duckdb`` for one area atomically (temp file in the same folder, then rename);
-    ``input_fingerprint`` is what it is cut from (``publish.stage.area_input_fingerprint``)."""
+    ``input_fingerprint`` is what it is cut from (``publish.stage.area_marts_input``)."""
     is_synthetic = bool(tables["source"]["is_synthetic"].any())
     info = pd.DataFrame(
         [

@@ -46,7 +46,7 @@ def build_area_marts(
     """Write the per-area marts whose inputs changed; each worker reads the warehouse once.
 
     An area's mart is rewritten only when its input fingerprint (the indicators as built, the
-    reference data, settings and code: ``area_input_fingerprint``) differs from the one it
+    reference data, settings and code: ``area_marts_input``) differs from the one it
     records, so a quiet night leaves every mart's bytes and mtime alone. Temporary files a
     killed earlier run left beside the published ones are removed first.
     """
@@ -57,10 +57,8 @@ def build_area_marts(
     version = code_version()
     with connect(settings.warehouse_path, read_only=True) as con:
         indicators = recorded_input(con, INDICATOR_STAGE)
-    fingerprints = {
-        area.partition_key: area_input_fingerprint(settings, area, indicators, version)
-        for area in areas
-    }
+    made_from = area_marts_input(settings, indicators, version)
+    fingerprints = {area.partition_key: digest(area.partition_key, made_from) for area in areas}
     stale = [
         area
         for area in areas
@@ -99,14 +97,12 @@ class AreaMartReport:
     rewritten: bool  # False: its inputs were as recorded in it, the file was left alone
 
 
-def area_input_fingerprint(
-    settings: Settings, area: Area, indicators: str | None, version: str
-) -> str:
-    """What an area's mart is cut from: the indicators as built, the reference data (its
-    members and names), the settings it records and the code cutting it."""
+def area_marts_input(settings: Settings, indicators: str | None, version: str) -> str:
+    """What every area mart is cut from (an area's fingerprint adds its partition key): the
+    indicators as built, the reference data (members and names), the settings it records and
+    the code cutting it."""
     code = code_digest("publish/area_mart.py", "publish/pack_data.py", "schemas.py")
     return digest(
-        area.partition_key,
         indicators,
         reference_digest(settings),
         settings.contact_da,
