@@ -3,8 +3,8 @@ cell values. Used to show that a refactor changed no published number or word.
 
     python -m benchmarks.compare_builds BEFORE_MARTS_DIR AFTER_MARTS_DIR
 
-Build times, code versions and the warehouse's load times differ between any two builds; they
-are reported separately, not as differences.
+Build times, code versions, the warehouse's load times and the input fingerprints made from
+them differ between any two builds; they are not differences.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-# Cells and columns that name when or from which commit a build was made.
+# Cells and columns that name when, from which commit or from which loads a build was made.
 _VOLATILE_TEXT = re.compile(
     r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}|\b[0-9a-f]{7,40}(-dirty)?\b|kl\. \d{1,2}[.:]\d{2}"
 )
-_VOLATILE_COLUMNS = {"built_at", "code_version", "loaded_at", "_loaded_at"}
+_VOLATILE_COLUMNS = {"built_at", "code_version", "loaded_at", "_loaded_at", "input_fingerprint"}
 
 
 def _tables(path: Path) -> dict[str, pd.DataFrame]:

@@ -50,7 +50,7 @@ def real_build(tmp_path_factory: pytest.TempPathFactory) -> RealBuild:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         values = con.execute("SELECT * FROM mart.indicator_value").df()
     packs = {r.partition_key: r.pack_path for r in report.packs}
-    return RealBuild(settings, values, packs, report.site)
+    return RealBuild(settings, values, packs, report.site.page)
 
 
 def _rows(build: RealBuild, indicator: str, level: str, code: str) -> pd.DataFrame:
