@@ -49,13 +49,23 @@ def event_limits(observed: np.ndarray) -> np.ndarray:
     return np.column_stack([low95, high95, low998, high998])
 
 
-def _moves(shares: np.ndarray, counts: np.ndarray, band: int) -> np.ndarray:
-    """(ΔS1, ΔS2) of every spread that moves one event into or out of ``band``."""
+def _one_moves(shares: np.ndarray, counts: np.ndarray, band: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(ΔS1, ΔS2) of every spread that moves one event out of or into the small ``band`` of
+    each row (its count is at least 1), and which of them are possible: out of it into any
+    other band with people, into it from any other band holding an event. Arrays are
+    pairs × 2·bands."""
+    pairs = np.arange(len(band))
+    own = shares[pairs, band][:, None]
+    d1 = shares - own
+    d2 = shares**2 - own**2
     lived = shares > 0
-    lived[band] = False
-    out_of = np.column_stack([shares - shares[band], shares**2 - shares[band] ** 2])[lived]
-    into = -out_of[(counts >= 1)[lived]]
-    return np.concatenate([out_of if counts[band] >= 1 else out_of[:0], into])
+    lived[pairs, band] = False
+    into = lived & (counts >= 1)
+    return (
+        np.concatenate([d1, -d1], axis=1),
+        np.concatenate([d2, -d2], axis=1),
+        np.concatenate([lived, into], axis=1),
+    )
 
 
 def _exchanges(shares: np.ndarray, counts: np.ndarray, band: int) -> np.ndarray:
@@ -72,6 +82,10 @@ def _exchanges(shares: np.ndarray, counts: np.ndarray, band: int) -> np.ndarray:
     return np.column_stack([d1.ravel(), d2.ravel()])
 
 
+# (row, band) pairs checked at once by the one-move test: bounds its arrays to a few MB.
+_CHUNK = 4096
+
+
 def singled_out_rows(
     shares: np.ndarray,
     counts: np.ndarray,
@@ -84,32 +98,42 @@ def singled_out_rows(
 
     ``shares`` (rows × bands) are w_i/(n_i Σw) from the public populations, ``counts`` the true
     band counts, ``published`` (rows × 5) the figures as published (already rounded).
+
+    Every small band is first tried with the spreads that move one event, all (row, band)
+    pairs at once; only the few that no such spread explains are tried with a move plus an
+    exchange, row by row.
     """
     counts = np.asarray(counts, dtype=np.int64)
     observed = counts.sum(axis=1).astype(float)
     limits = event_limits(observed)
     s1 = np.einsum("rb,rb->r", shares, counts)
     s2 = np.einsum("rb,rb->r", shares**2, counts)
-    small = (counts > 0) & (counts < threshold)
+    rows, bands = np.nonzero((counts > 0) & (counts < threshold))
+    unexplained = np.ones(len(rows), dtype=bool)
+    for at in range(0, len(rows), _CHUNK):
+        r, b = rows[at : at + _CHUNK], bands[at : at + _CHUNK]
+        d1, d2, possible = _one_moves(shares[r], counts[r], b)
+        figures = _figures(
+            s1[r, None] + d1, s2[r, None] + d2, observed[r, None], limits[r, None], multiplier
+        )
+        matches = np.all(np.round(figures, decimals) == published[r, None], axis=2)
+        unexplained[at : at + _CHUNK] = ~(matches & possible).any(axis=1)
+
     leaks = np.zeros(len(counts), dtype=bool)
-    for row in np.flatnonzero(small.any(axis=1)):
-
-        def explained(deltas: np.ndarray, r: int = row) -> bool:
+    for row, band in zip(rows[unexplained], bands[unexplained], strict=True):
+        if leaks[row]:
+            continue
+        d1, d2, possible = _one_moves(shares[row, None], counts[row, None], band[None])
+        moves = np.column_stack([d1[0], d2[0]])[possible[0]]
+        exchanges = _exchanges(shares[row], counts[row], int(band))
+        pairs = (moves[:, None, :] + exchanges[None, :, :]).reshape(-1, 2)
+        if len(pairs):
             figures = _figures(
-                s1[r] + deltas[:, 0], s2[r] + deltas[:, 1], observed[r], limits[r], multiplier
+                s1[row] + pairs[:, 0], s2[row] + pairs[:, 1], observed[row], limits[row], multiplier
             )
-            return bool(np.all(np.round(figures, decimals) == published[r], axis=1).any())
-
-        for band in np.flatnonzero(small[row]):
-            moves = _moves(shares[row], counts[row], int(band))
-            if len(moves) and explained(moves):
+            if np.all(np.round(figures, decimals) == published[row], axis=1).any():
                 continue
-            exchanges = _exchanges(shares[row], counts[row], int(band))
-            pairs = (moves[:, None, :] + exchanges[None, :, :]).reshape(-1, 2)
-            if len(pairs) and explained(pairs):
-                continue
-            leaks[row] = True
-            break
+        leaks[row] = True
     return leaks
 
 

@@ -10,6 +10,8 @@ undercount, so it is reported and treated as missing (``raw.missing`` with the b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from datapakke.geography import Geography
@@ -57,17 +59,22 @@ def area_resolver(geography: Geography):
     return resolve
 
 
-def aggregate_identity(text: str, geography: Geography) -> str | None:
-    """'country', a region code ('081'-'085'), or None for an aggregate this check cannot place."""
-    norm = _norm(text)
-    if norm in _COUNTRY_TEXTS:
-        return "country"
+def aggregate_resolver(geography: Geography) -> Callable[[str], str | None]:
+    """Aggregate text → 'country', a region code ('081'-'085'), or None for an aggregate this
+    check cannot place (the regions' names and codes are gathered once, not per row)."""
     regions = {_norm(m.region_name): m.region_code for m in geography.municipalities.values()}
     codes = {m.region_code for m in geography.municipalities.values()}
-    head = norm.split(" ", 1)[0]
-    if head in codes:
-        return head
-    return regions.get(norm)
+
+    def identity(text: str) -> str | None:
+        norm = _norm(text)
+        if norm in _COUNTRY_TEXTS:
+            return "country"
+        head = norm.split(" ", 1)[0]
+        if head in codes:
+            return head
+        return regions.get(norm)
+
+    return identity
 
 
 def cross_check_aggregates(

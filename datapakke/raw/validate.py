@@ -20,7 +20,7 @@ import pandera.pandas as pa
 from datapakke.geography import Geography
 from datapakke.raw.coverage import (
     SPECIAL_AREA,
-    aggregate_identity,
+    aggregate_resolver,
     area_resolver,
     cross_check_aggregates,
     single_age_gaps,
@@ -133,6 +133,12 @@ def _map_unique(series: pd.Series, func: Callable[[str], object]) -> tuple[pd.Se
         except (KeyError, ValueError) as exc:
             errors[value] = str(exc.args[0]) if exc.args else str(exc)
     return series.map(mapped), series.map(errors).fillna("")
+
+
+def _map_distinct(series: pd.Series, func: Callable[[str], object]) -> pd.Series:
+    """``series.map(func)`` with ``func`` called once per distinct value (a file repeats each
+    area and period thousands of times)."""
+    return series.map({value: func(value) for value in series.unique()})
 
 
 class _Quarantine:
@@ -412,13 +418,13 @@ def _cross_check(
     value = parsed.numbers["value"]
     aggregates = pd.DataFrame(
         {
-            "area": raw["municipality_text"].map(lambda t: aggregate_identity(t, geography)),
+            "area": _map_distinct(raw["municipality_text"], aggregate_resolver(geography)),
             "key": key,
             "value": value,
         }
     )[is_aggregate & counts]
     # a special area by its name: the country counts them all, a region only its own
-    special = raw["municipality_text"].map(special_area_name)
+    special = _map_distinct(raw["municipality_text"], special_area_name)
     area = parsed.municipality.where(parsed.municipality != SPECIAL_AREA, special)
     cells = pd.DataFrame({"area": area, "key": key, "value": value})[~is_aggregate & counts]
     return cross_check_aggregates(cells, aggregates.dropna(subset=["area"]), geography)
