@@ -13,7 +13,8 @@ the daemon does.
 
 Peak memory is the largest resident set of any process of a refresh (``ru_maxrss`` of the
 children). The section "Incremental refresh (issue 15)" of ``benchmarks/results.md`` is
-replaced; the other sections are kept.
+replaced, its seconds kept as the table's "previous" column and the date of that run named;
+the other sections are kept.
 
 Drops: the changed source is the sample's psychiatry file dropped as
 ``data/raw/esundhed/psykiatri-2026.csv`` with one count revised.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -34,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.run import ONE_AREA, machine
-from benchmarks.sections import replace_section
+from benchmarks.sections import RESULTS, replace_section
 from datapakke.config import REPO_ROOT, SAMPLE_DIR
 
 SECTION = "## Incremental refresh (issue 15)"
@@ -143,24 +145,45 @@ assert result.success
 """
 
 
-def section(results: list[Measured], started: datetime) -> str:
+def previous_run(results_text: str) -> tuple[str, dict[str, str]]:
+    """The date and each case's seconds of the run recorded in results.md ("", {} if none)."""
+    start = results_text.find(SECTION)
+    if start < 0:
+        return "", {}
+    end = results_text.find("\n## ", start + len(SECTION))
+    text = results_text[start : end if end >= 0 else None]
+    when = re.search(r"incremental`, (\d{4}-\d\d-\d\d \d\d:\d\d) UTC", text)
+    seconds = {
+        row.group(1): row.group(2)
+        for row in re.finditer(r"^\| ([a-z ]+) \| ([\d.]+) \|", text, re.M)
+        if row.group(1) in BUDGET
+    }
+    return (when.group(1) if when else ""), seconds
+
+
+def section(
+    results: list[Measured], started: datetime, previous: tuple[str, dict[str, str]]
+) -> str:
+    when, before = previous
     lines = [
         SECTION,
         "",
         f"`python -m benchmarks.incremental`, {started:%Y-%m-%d %H:%M} UTC, on {machine()}. "
         "Each refresh is `make run` in a fresh process (process start and code location "
         "included), with a run history on disk; files modified are counted under the marts "
-        "folder by mtime and SHA-256.",
+        "folder by mtime and SHA-256. Previous: the seconds of the run recorded here before "
+        f"({when or 'none'}).",
         "",
-        "| refresh | seconds | budget | met? | peak MB | files modified | packs rewritten | what |",
-        "|---|---:|---:|---|---:|---:|---:|---|",
+        "| refresh | seconds | previous | budget | met? | peak MB | files modified "
+        "| packs rewritten | what |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---|",
     ]
     for r in results:
         budget = BUDGET[r.case]
         met = "yes" if r.seconds <= budget and r.peak_mb <= BUDGET_PEAK_MB else "**no**"
         lines.append(
-            f"| {r.case} | {r.seconds:.1f} | ≤ {budget:g} | {met} | {r.peak_mb:.0f} | "
-            f"{r.files_modified} | {r.packs_rewritten} | {r.note} |"
+            f"| {r.case} | {r.seconds:.1f} | {before.get(r.case, '')} | ≤ {budget:g} | {met} | "
+            f"{r.peak_mb:.0f} | {r.files_modified} | {r.packs_rewritten} | {r.note} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -169,7 +192,8 @@ def main() -> int:
     started = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="datapakke-incremental-") as tmp:
         results = measure(Path(tmp))
-    text = section(results, started)
+    previous = previous_run(RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "")
+    text = section(results, started, previous)
     print(text)
     replace_section(SECTION, text)
     return 0
