@@ -12,14 +12,22 @@ import pandas as pd
 from datapakke.config import Settings, get_settings
 from datapakke.geography import Geography, default_geography
 from datapakke.mart.age_breakdown import age_value_table
-from datapakke.mart.catalogue import METHOD_RULES, Indicator, catalogue_frame, load_catalogue
+from datapakke.mart.catalogue import (
+    METHOD_RULES,
+    Indicator,
+    MeasureRef,
+    catalogue_frame,
+    load_catalogue,
+)
 from datapakke.mart.dsr_inversion import invertible_rows
 from datapakke.mart.indicators import (
     EngineInputs,
     audit_published_counts,
     combine_indicator_values,
     indicator_frames,
+    municipal_counts,
     published_counts,
+    unit_counts,
     units_frame,
 )
 from datapakke.mart.peers import build_peer_tables
@@ -185,35 +193,52 @@ def audit_standardised_rates(
     catalogue: list[Indicator] | None = None,
 ) -> list[str]:
     """Attack every published DSR as a reader could: is it rounded to the catalogue's decimals,
-    and does it single out a small age-band count (``dsr_inversion``)?"""
+    and does it single out a small age-band count (``dsr_inversion``)?
+
+    One indicator at a time: a measure's counts by unit and age band are read when first needed
+    and dropped once no later indicator uses them (holding them all doubled the refresh's peak
+    memory)."""
     settings = settings or get_settings()
     standardised = [ind for ind in catalogue or load_catalogue() if ind.method == "dsr"]
+    units = units_frame(geo or default_geography())
+    findings: list[str] = []
     with connect(settings.warehouse_path, read_only=True) as con:
-        inputs = EngineInputs.load(con, standardised, geo or default_geography())
-        values = con.execute("SELECT * FROM mart.indicator_value").df()
-    findings = []
-    for ind in standardised:
-        rows = values[values["indicator_id"] == ind.id].reset_index(drop=True)
-        figures = rows[ESTIMATE_COLUMNS].to_numpy(dtype=float)
-        unrounded = np.isfinite(figures) & (np.round(figures, ind.decimals) != figures)
-        findings += [
-            f"{ind.id} {r.period} {r.area_level}:{r.area_code}|{r.sex}: published with more "
-            f"than {ind.decimals} decimals"
-            for r in rows[unrounded.any(axis=1)].itertuples()
-        ]
-        flagged = invertible_rows(
-            rows,
-            inputs.unit_counts(ind.numerator, by_age=True),
-            inputs.unit_counts(ind.denominator, by_age=True),
-            ind.multiplier,
-            ind.decimals,
-            settings.suppression_threshold,
-        )
-        findings += [
-            f"{ind.id} {r.period} {r.area_level}:{r.area_code}|{r.sex}: the standardised rate "
-            "singles out a small age-band count"
-            for r in rows[flagged].itertuples()
-        ]
+        values = con.execute(
+            "SELECT * FROM mart.indicator_value WHERE list_contains(?, indicator_id)",
+            [[ind.id for ind in standardised]],
+        ).df()
+        counts: dict[MeasureRef, pd.DataFrame] = {}
+        for at, ind in enumerate(standardised):
+            for ref in (ind.numerator, ind.denominator):
+                if ref not in counts:
+                    counts[ref] = unit_counts(municipal_counts(con, ref), units, by_age=True)
+            rows = values[values["indicator_id"] == ind.id].reset_index(drop=True)
+            figures = rows[ESTIMATE_COLUMNS].to_numpy(dtype=float)
+            unrounded = np.isfinite(figures) & (np.round(figures, ind.decimals) != figures)
+            findings += [
+                f"{ind.id} {r.period} {r.area_level}:{r.area_code}|{r.sex}: published with more "
+                f"than {ind.decimals} decimals"
+                for r in rows[unrounded.any(axis=1)].itertuples()
+            ]
+            flagged = invertible_rows(
+                rows,
+                counts[ind.numerator],
+                counts[ind.denominator],
+                ind.multiplier,
+                ind.decimals,
+                settings.suppression_threshold,
+            )
+            findings += [
+                f"{ind.id} {r.period} {r.area_level}:{r.area_code}|{r.sex}: the standardised "
+                "rate singles out a small age-band count"
+                for r in rows[flagged].itertuples()
+            ]
+            needed = {
+                ref
+                for later in standardised[at + 1 :]
+                for ref in (later.numerator, later.denominator)
+            }
+            counts = {ref: frame for ref, frame in counts.items() if ref in needed}
     return findings
 
 
