@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
@@ -132,6 +133,32 @@ def test_trend_chart_leaves_suppressed_years_as_gaps_never_zero(pack: AreaPackDa
         assert np.isnan(y[i, -1])  # the separator between members
     assert not np.any(y == 0)
     assert any("Skjulte værdier vises ikke" in t for t in _texts(fig, "footer"))
+
+
+def test_a_long_series_gets_year_labels_that_do_not_overprint(small_pack: AreaPackData) -> None:
+    """A source going back decades (six times the sample's years): fewer year labels, each
+    clear of the next, the latest year always labelled; the sample's seven years all fit."""
+    from datapakke.publish.charts.measure import text_width
+
+    v = small_pack.values[small_pack.values["indicator_id"] == RATE]
+    latest = int(v["period"].astype(int).max())
+    shifted = [v.assign(period=(v["period"].astype(int) - 11 * k).astype(str)) for k in range(6)]
+    long = dataclasses.replace(
+        small_pack, values=pd.concat([small_pack.values[small_pack.values["indicator_id"] != RATE],
+                                      *shifted], ignore_index=True)
+    )  # fmt: skip
+    years = v["period"].nunique()
+    for data, fewest, most in ((small_pack, years, years), (long, 5, 2 * years)):
+        fig = charts.trend_chart(data, RATE)
+        labels = sorted(
+            (t for t in _text_artists(fig) if t.get_gid() == "trend-xtick"),
+            key=lambda t: t.get_position()[0],
+        )
+        assert labels[-1].get_text() == str(latest)
+        xs = [t.get_position()[0] for t in labels]  # centres, in inches
+        gaps = np.diff(xs) - text_width("0000")
+        assert (gaps > 0.02).all(), [t.get_text() for t in labels]
+        assert fewest <= len(labels) <= most  # long: 66 years, a label every 5 years or more
 
 
 def test_trend_chart_without_members_many_are_not_named() -> None:

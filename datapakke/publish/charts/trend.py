@@ -7,6 +7,7 @@ few), dashed region(s), dotted Denmark. Suppressed or missing years are gaps, ne
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -139,6 +140,18 @@ def _area_band(rows: Rows, years: np.ndarray) -> tuple[np.ndarray, np.ndarray] |
     return (low, high) if np.isfinite(low).any() else None
 
 
+def labelled_years(years: np.ndarray, plot: Plot) -> np.ndarray:
+    """Every ``step``-th year, counted back from the latest (always labelled), with ``step`` the
+    fewest years whose labels fit side by side at the plot's width: a long series (a source
+    going back decades) keeps readable years instead of overprinting them."""
+    if years.size < 2:
+        return years
+    room = text_width("0000") * 1.4  # a year's label and the gap before the next
+    per_year = float(np.min(np.diff(plot.x_in(years))))
+    step = max(1, math.ceil(room / per_year))
+    return years[::-1][::step][::-1]
+
+
 def _draw(trend: _Trend, canvas: Canvas, box: Box) -> None:
     years = trend.years
     if years.size == 0:
@@ -146,8 +159,7 @@ def _draw(trend: _Trend, canvas: Canvas, box: Box) -> None:
         return
     plot = Plot(canvas, box, (years[0] - 0.3, years[-1] + 0.3), trend.ylim, gid="trend")
     value_axis(canvas, plot, "y", trend.yticks, trend.ylabels)
-    step = 1 if years.size <= 8 else 2
-    labelled = years[::-1][::step][::-1]  # always the latest year
+    labelled = labelled_years(years, plot)
     x_ticks(canvas, plot, plot.x_in(labelled), [str(int(year)) for year in labelled])
     if trend.band is not None:
         _draw_band(plot, years, *trend.band)
