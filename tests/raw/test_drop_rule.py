@@ -315,3 +315,48 @@ def test_periods_are_described_as_runs() -> None:
     assert describe_periods(["2019", "2020", "2021", "2023"]) == "2019–2021, 2023"
     assert describe_periods(["2024K4", "2024K3", "2025K1"]) == "2024K3–2025K1"
     assert describe_periods([]) == ""
+
+
+def test_the_same_file_dropped_twice_under_two_names_counts_once(settings: Settings) -> None:
+    """'aktivitet (2).csv' beside 'aktivitet.csv' with the same bytes (a download saved twice):
+    each period once, from the newer name; the older's rows skipped, never added twice."""
+    first = aktivitet(settings, "aktivitet.csv", range(2019, 2026), value=100, modified=LAST_YEAR)
+    twin = first.with_name("aktivitet (2).csv")
+    shutil.copyfile(first, twin)
+    os.utime(twin, (LAST_YEAR + HOUR, LAST_YEAR + HOUR))
+
+    report = ingest_source(spec("esundhed_aktivitet"), settings, today=TODAY)
+
+    assert report.status == "accepted" and report.quarantine.empty
+    assert (report.rows_read, report.rows_loaded, report.rows_skipped) == (2 * 21, 21, 21)
+    assert loaded(settings) == {
+        str(year): ("esundhed/aktivitet (2).csv", 100 + year % 100) for year in range(2019, 2026)
+    }
+    assert check_source(settings, "esundhed_aktivitet").warnings == []
+
+
+def test_a_valid_file_ten_times_the_usual_size_is_loaded_whole(settings: Settings) -> None:
+    """The psychiatry file with ten times its rows, all valid (its years repeated back to 1916,
+    as an export of the whole history would be): accepted, every row loaded, nothing
+    quarantined. (End to end it refreshes in the time of the sample's: benchmarks note.)"""
+    lines = (SAMPLE_DIR / "esundhed" / "psykiatri.csv").read_text(encoding="utf-8").splitlines()
+    header, rows = lines[0], [line.split(";") for line in lines[1:]]
+    span = len({row[2] for row in rows})
+    big = [header] + [
+        ";".join([*row[:2], str(int(row[2]) - k * span), *row[3:]])
+        for k in range(10)
+        for row in rows
+    ]
+    drop = settings.raw_dir / "esundhed" / "psykiatri-2026.csv"
+    drop.parent.mkdir(parents=True)
+    drop.write_text("\n".join(big) + "\n", encoding="utf-8")
+
+    report = ingest_source(spec("esundhed_psykiatri"), settings, today=TODAY)
+
+    assert report.status == "accepted" and report.quarantine.empty
+    assert report.rows_loaded == 10 * len(rows) and report.rows_skipped == 0
+    periods = read_frame(
+        settings.warehouse_path,
+        "SELECT min(period) AS first, max(period) AS last FROM raw.validated",
+    ).iloc[0]
+    assert (periods["first"], periods["last"]) == (str(2025 - 10 * span + 1), "2025")
