@@ -18,17 +18,12 @@ from datapakke.config import Settings
 from datapakke.core.stage import build_core_tables
 from datapakke.mart.stage import build_indicator_values, indicator_input_fingerprint
 from datapakke.versions import INDICATOR_STAGE, recorded_input
-from tests.publish.sample_build import built_warehouse
+from tests.publish.sample_build import private_warehouse
 
 
 @pytest.fixture
 def warehouse(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Settings:
-    """Settings whose warehouse is a private copy of the sample's, built and verified."""
-    built = built_warehouse(tmp_path_factory)
-    settings = dataclasses.replace(built, marts_dir=tmp_path / "marts")
-    settings.marts_dir.mkdir()
-    shutil.copy2(built.warehouse_path, settings.warehouse_path)
-    return settings
+    return private_warehouse(tmp_path_factory, tmp_path)
 
 
 def test_unchanged_core_and_indicators_write_nothing(warehouse: Settings) -> None:

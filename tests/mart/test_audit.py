@@ -3,8 +3,6 @@ what a reader could exploit in the published table is reported, per indicator an
 
 from __future__ import annotations
 
-import dataclasses
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -12,16 +10,12 @@ import pytest
 
 from datapakke.config import Settings
 from datapakke.mart.stage import audit_standardised_rates
-from tests.publish.sample_build import built_warehouse
+from tests.publish.sample_build import private_warehouse
 
 
 @pytest.fixture
 def warehouse(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Settings:
-    built = built_warehouse(tmp_path_factory)
-    settings = dataclasses.replace(built, marts_dir=tmp_path / "marts")
-    settings.marts_dir.mkdir()
-    shutil.copy2(built.warehouse_path, settings.warehouse_path)
-    return settings
+    return private_warehouse(tmp_path_factory, tmp_path)
 
 
 def _smallest_row(con: duckdb.DuckDBPyConnection, indicator_id: str) -> tuple:

@@ -12,7 +12,7 @@ build (there is no conftest to hold a session fixture); pass it ``tmp_path_facto
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -66,6 +66,16 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         _CACHE["root"] = root
         _CACHE["warehouse"] = settings
     return _CACHE["warehouse"]  # type: ignore[return-value]
+
+
+def private_warehouse(tmp_path_factory: pytest.TempPathFactory, folder: Path) -> Settings:
+    """Settings whose warehouse is a private copy of the sample's (in ``folder``/marts), built
+    and verified: a test may change it without touching other tests' copy."""
+    built = built_warehouse(tmp_path_factory)
+    settings = replace(built, marts_dir=folder / "marts")
+    settings.marts_dir.mkdir()
+    shutil.copy2(built.warehouse_path, settings.warehouse_path)
+    return settings
 
 
 def built_packs(tmp_path_factory: pytest.TempPathFactory) -> SamplePacks:
