@@ -124,6 +124,17 @@ def _changed(requests: list[dg.RunRequest]) -> str:
     return requests[0].tags["datapakke/changed_sources"]
 
 
+def test_loading_the_code_location_leaves_the_heavy_libraries_for_the_steps() -> None:
+    """Every run, the UI and each multiprocess step load the code location: scipy's statistics,
+    matplotlib and openpyxl are imported by the steps that draw or compute, not by the load."""
+    heavy = "{'scipy.stats', 'matplotlib', 'openpyxl'}"
+    code = f"import sys, pipelines.definitions; print(sorted({heavy} & set(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
 def test_sensor_sees_the_truth_of_data_raw(loaded_sample: DatapakkeSettings) -> None:
     raw = Path(loaded_sample.raw_dir)
     sensor = SensorTicks(loaded_sample)

@@ -4,7 +4,9 @@ Pure numpy/scipy/pandas, vectorised over whole tables (no I/O, no orchestration)
 function accepts array-likes (lists, numpy arrays, pandas Series, nullable pandas dtypes) and
 returns numpy arrays or DataFrames. In the numeric functions invalid or missing input gives NaN
 output, never a warning: ``n = 0`` (nothing to divide by), a NaN anywhere in a row, negative
-counts, ``x > n`` for a proportion.
+counts, ``x > n`` for a proportion. scipy is imported inside the functions that need it: every
+process that loads the Dagster code location imports this package (through the area marts), and
+most of them (a quiet night, the UI) never compute an interval.
 
 Methods follow the conventions of the English public-health profiles (PHE/OHID "Fingertips"
 technical guidance, *Confidence intervals*, 2018), which the packs mirror so that Danish users can

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats as sps
 
 
 def _float(values: ArrayLike) -> np.ndarray:
@@ -17,6 +16,8 @@ def _float(values: ArrayLike) -> np.ndarray:
 
 def _alpha(z: float) -> float:
     """Two-sided tail probability that belongs to a normal deviate z (z = 1.96 → 0.05)."""
+    from scipy import stats as sps
+
     return float(2.0 * sps.norm.sf(z))
 
 

@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats as sps
 
 from datapakke.mart.stats._arrays import _float
 
@@ -17,6 +16,8 @@ def _poisson_quantile_limit(expected: np.ndarray, prob: float) -> np.ndarray:
     r_p = smallest r with F(r) ≥ p; α = (F(r_p) − p) / (F(r_p) − F(r_p − 1)); limit r_p − α.
     The interpolation makes the funnel smooth in n instead of a staircase.
     """
+    from scipy import stats as sps
+
     r = sps.poisson.ppf(prob, expected)
     f_r = sps.poisson.cdf(r, expected)
     f_before = sps.poisson.cdf(r - 1, expected)
@@ -46,6 +47,8 @@ def funnel_limits(
     kind='rate', τ² > 0: random-effects normal limits θ ± z·√(θ/n + τ²).
     Lower limits clipped at 0. NaN where n ≤ 0 or NaN.
     """
+    from scipy import stats as sps
+
     if kind not in ("proportion", "rate"):
         raise ValueError(f"kind must be 'proportion' or 'rate', got {kind!r}")
     n = _float(denominators)
@@ -90,6 +93,8 @@ def overdispersion(
     advises using τ² only when the test says overdispersed. Units with NaN or n ≤ 0 are left out;
     fewer than 2 usable units give NaN.
     """
+    from scipy import stats as sps
+
     if kind not in ("proportion", "rate"):
         raise ValueError(f"kind must be 'proportion' or 'rate', got {kind!r}")
     y_all, n_all = np.broadcast_arrays(_float(values), _float(denominators))

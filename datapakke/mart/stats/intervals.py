@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats as sps
 
 from datapakke.mart.stats._arrays import _alpha, _float
 
@@ -46,6 +45,8 @@ def poisson_count_interval(x: ArrayLike, z: float = Z95) -> tuple[np.ndarray, np
     lower x(1 − 1/(9x) − z/(3√x))³, upper (x + 1)(1 − 1/(9(x + 1)) + z/(3√(x + 1)))³.
     Non-integer counts (imputed cells) are allowed; NaN for x < 0 or NaN.
     """
+    from scipy import stats as sps
+
     x_arr = _float(x)
     valid = x_arr >= 0
     xs = np.where(valid, x_arr, 0.0)

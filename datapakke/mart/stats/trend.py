@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import special
-from scipy import stats as sps
 
 from datapakke.mart.stats._arrays import _float, _group_ids, _sum_by
 from datapakke.mart.stats.intervals import Z95
@@ -51,6 +49,8 @@ def _quasi_wald(
     times too often when the data are strongly overdispersed. The price is a step at φ = 1 (from the
     normal to the t reference); it only ever makes the test more cautious.
     """
+    from scipy import stats as sps
+
     df = k - 2
     with np.errstate(divide="ignore", invalid="ignore"):
         phi = np.where(df > 0, x2 / np.where(df > 0, df, 1), np.nan)
@@ -83,6 +83,8 @@ def _glm_trend(
     Cochran–Armitage analogue; binomial: Cochran–Armitage itself). There the fitted model
     reproduces the data in the limit (X² → 0, φ ≤ 1), so the score test is not scaled.
     """
+    from scipy import stats as sps
+
     binomial = family == "binomial"
     count = np.bincount(gid, minlength=groups)[:groups].astype(float)
     has = count > 0
@@ -133,6 +135,8 @@ def _glm_trend(
         b = np.zeros(groups)
 
         def mean_and_weight(a_: np.ndarray, b_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            from scipy import special
+
             eta = a_[g] + b_[g] * tt + offset
             if binomial:
                 prob = special.expit(eta)
@@ -211,6 +215,8 @@ def _wls_trend(
     residual variance always estimated and a t-test on k − 2 df; constant values → slope 0, p = 1,
     an exactly linear series → p = 0.
     """
+    from scipy import stats as sps
+
     count = np.bincount(gid, minlength=groups)[:groups].astype(float)
     sw = _sum_by(gid, w, groups)
     safe = np.where(sw > 0, sw, 1.0)
