@@ -83,6 +83,7 @@ def _glm_trend(
     Cochran–Armitage analogue; binomial: Cochran–Armitage itself). There the fitted model
     reproduces the data in the limit (X² → 0, φ ≤ 1), so the score test is not scaled.
     """
+    from scipy import special
     from scipy import stats as sps
 
     binomial = family == "binomial"
@@ -135,8 +136,6 @@ def _glm_trend(
         b = np.zeros(groups)
 
         def mean_and_weight(a_: np.ndarray, b_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            from scipy import special
-
             eta = a_[g] + b_[g] * tt + offset
             if binomial:
                 prob = special.expit(eta)
