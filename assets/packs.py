@@ -9,6 +9,7 @@ from assets.metadata import png_thumbnail
 from assets.partitions import PARTITION_NAMES_MD, area_partitions
 from assets.resources import DatapakkeSettings
 from datapakke.geography import default_geography
+from datapakke.publish.charts.png import thumbnail_of
 from datapakke.publish.stage import PackReport, build_area_packs
 
 
@@ -33,7 +34,7 @@ def area_pack(
         "total_mb": round(sum(r.pack_bytes for r in reports) / 1e6, 2),
     }
     if len(reports) == 1:
-        metadata |= _pack_metadata(reports[0], thumbnail_width=None)
+        metadata |= _pack_metadata(reports[0], full_size=True)
         if "pyramid" in reports[0].chart_paths:
             metadata["pyramid"] = png_thumbnail(reports[0].chart_paths["pyramid"], "pyramid")
         # The pack is made from its mart's content: that is its data version.
@@ -48,14 +49,15 @@ def area_pack(
             dg.AssetObservation(
                 asset_key=context.asset_key,
                 partition=report.partition_key,
-                metadata=_pack_metadata(report, thumbnail_width=480),
+                metadata=_pack_metadata(report, full_size=False),
             )
         )
     return dg.MaterializeResult(metadata=metadata)
 
 
-def _pack_metadata(report: PackReport, thumbnail_width: int | None) -> dict[str, object]:
-    """One area's pack as the UI shows it: name, path, size, build time, charts, overview."""
+def _pack_metadata(report: PackReport, full_size: bool) -> dict[str, object]:
+    """One area's pack as the UI shows it: name, path, size, build time, charts, overview (its
+    small copy when 44 partitions' charts would swell the event log)."""
     built = datetime.fromtimestamp(report.pack_path.stat().st_mtime, UTC)
     metadata: dict[str, object] = {
         "area_name": default_geography().area_by_partition_key(report.partition_key).name,
@@ -67,8 +69,9 @@ def _pack_metadata(report: PackReport, thumbnail_width: int | None) -> dict[str,
         "content_fingerprint": report.fingerprint,
     }
     if "overview" in report.chart_paths:
+        overview = report.chart_paths["overview"]
         metadata["overview"] = png_thumbnail(
-            report.chart_paths["overview"], "overview", thumbnail_width
+            overview if full_size else thumbnail_of(overview), "overview"
         )
     return metadata
 

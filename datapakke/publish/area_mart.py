@@ -9,6 +9,7 @@ the previous one in place. Packs and charts read these files, never the warehous
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +19,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from datapakke.atomic import atomic_path
+from datapakke.atomic import atomic_path, write_bytes
 from datapakke.config import DEFAULT_CONTACT_DA, REPO_ROOT, Settings
 from datapakke.geography import NATIONAL_CODE, Area, Geography
 from datapakke.mart import stats
@@ -303,18 +304,45 @@ def write_area_mart(
             con.execute("CHECKPOINT")
         finally:
             con.close()
+    _note_input(target, input_fingerprint)
     return target
 
 
 def recorded_area_input(mart_path: Path) -> str | None:
-    """The input fingerprint an area mart was written from (None: no mart, or one from before)."""
+    """The input fingerprint an area mart was written from (None: no mart, or one from before).
+
+    Read from the note beside the mart while the note still describes that very file (its size
+    and mtime), else from the mart itself: opening a DuckDB file costs about 12 ms, and a quiet
+    night asks this of 44 marts twice.
+    """
     if not mart_path.is_file():
         return None
+    try:
+        note = json.loads(_note_path(mart_path).read_text(encoding="utf-8"))
+        if note["file"] == _file_state(mart_path):
+            return str(note["input_fingerprint"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     try:
         with connect(mart_path, read_only=True, retries=1) as con:
             return con.execute("SELECT input_fingerprint FROM area").fetchone()[0]
     except duckdb.Error:
         return None
+
+
+def _note_input(mart_path: Path, input_fingerprint: str) -> None:
+    """Beside the mart just written: its input fingerprint and the file it belongs to."""
+    note = {"input_fingerprint": input_fingerprint, "file": _file_state(mart_path)}
+    write_bytes(_note_path(mart_path), json.dumps(note).encode("utf-8"))
+
+
+def _note_path(mart_path: Path) -> Path:
+    return mart_path.with_name(mart_path.name + ".input.json")
+
+
+def _file_state(path: Path) -> list[int]:
+    state = path.stat()
+    return [state.st_size, state.st_mtime_ns, state.st_ino]
 
 
 def load_area_pack_data(mart_path: Path) -> AreaPackData:

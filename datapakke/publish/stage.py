@@ -149,6 +149,7 @@ def build_area_pack(area_key: str, settings: Settings | None = None) -> PackRepo
     (the pack, its charts and history keep their bytes and mtimes) and the report says
     ``unchanged``: a quiet night neither rewrites packs nor fills history with copies."""
     from datapakke.publish.charts import render_area_charts
+    from datapakke.publish.charts.png import thumbnail_of
     from datapakke.publish.workbook import publish_pack
     from datapakke.publish.workbook.files import latest_built_at, latest_snapshot, prune_history
 
@@ -187,6 +188,7 @@ def build_area_pack(area_key: str, settings: Settings | None = None) -> PackRepo
     changes = compare(snapshot, previous, earlier_pack_built_at=earlier)
     started = time.perf_counter()
     charts = render_area_charts(pack, outputs.charts_dir, findings)
+    thumbnail_of(charts["overview"])  # here, in the pool, not later in the UI's or page's step
     charted = time.perf_counter()
     snapshot = with_charts(snapshot, charts)
     path = publish_pack(pack, charts, outputs, settings.history_keep, snapshot, changes, findings)

@@ -4,6 +4,7 @@ Everything runs against a temporary copy of the sample, a temporary marts folder
 DAGSTER_HOME, never the real ``data/``.
 """
 
+import base64
 import hashlib
 import json
 import os
@@ -225,6 +226,9 @@ def test_refresh_all_builds_every_pack_and_the_site(built) -> None:
     assert bornholm["area_name"].value == "Sundhedsklynge Bornholm"
     assert bornholm["size_kb"].value > 10 and bornholm["built_at"].value > 0
     assert "data:image/png;base64," in bornholm["overview"].value
+    # the small copy the pack's build made beside the chart (not a 1.7k px chart per partition)
+    small = marts / "klynge2022" / "bornholm" / "charts" / "overview-lille.png"
+    assert base64.b64encode(small.read_bytes()).decode("ascii") in bornholm["overview"].value
 
 
 def _file_states(folder: Path) -> dict[str, tuple[int, str]]:

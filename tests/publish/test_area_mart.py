@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
+from datetime import datetime
+
 import pandas as pd
+import pytest
 
 from datapakke.geography import default_geography
-from datapakke.publish.area_mart import with_caveats
+from datapakke.publish.area_mart import (
+    area_tables,
+    load_published,
+    recorded_area_input,
+    with_caveats,
+    write_area_mart,
+)
+from tests.publish.sample_build import built_warehouse
 
 GEO = default_geography()
 
@@ -48,3 +60,29 @@ def test_a_rejected_newest_file_says_the_older_file_is_used() -> None:
     )["caveat_da"].iloc[0]
     assert "Den nyeste fil (statbank/FOD207/ny.csv) blev afvist" in caveat
     assert "statbank/FOD207/FOD207-rettet.csv" in caveat and "too many" in caveat
+
+
+def test_the_recorded_input_follows_the_mart_file_not_a_stale_note(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The note beside a mart spares opening it, but a mart put back from elsewhere (a restore,
+    a copy) or a damaged note must give the mart's own answer: a wrong one would skip a build."""
+    built = built_warehouse(tmp_path_factory)
+    published = load_published(built.warehouse_path, GEO)
+    area = GEO.area_by_partition_key("klynge2022.bornholm")
+    tables = area_tables(published, GEO, area)
+    here = dataclasses.replace(built, marts_dir=tmp_path_factory.mktemp("here"))
+    elsewhere = dataclasses.replace(built, marts_dir=tmp_path_factory.mktemp("elsewhere"))
+    built_at = datetime(2026, 1, 1)
+    path = write_area_mart(here, GEO, area, tables, built_at, "test", "first")
+    assert recorded_area_input(path) == "first"
+    write_area_mart(here, GEO, area, tables, built_at, "test", "second")
+    assert recorded_area_input(path) == "second"
+
+    restored = write_area_mart(elsewhere, GEO, area, tables, built_at, "test", "restored")
+    shutil.copy2(restored, path)  # same size and mtime as the other mart; the note is stale
+    assert recorded_area_input(path) == "restored"
+    path.with_name("mart.duckdb.input.json").write_text("{not json", encoding="utf-8")
+    assert recorded_area_input(path) == "restored"
+    path.unlink()
+    assert recorded_area_input(path) is None

@@ -27,6 +27,7 @@ from datapakke.config import get_settings
 from datapakke.geography import Geography, default_geography
 from datapakke.presentation import MEMBERSHIP_STATUS_HELP_DA, SYNTHETIC_BANNER_DA
 from datapakke.publish import site
+from datapakke.publish.charts.png import THUMBNAIL_WIDTH
 from datapakke.publish.site import build
 from datapakke.publish.site.page import XLSX_MIME, format_datetime_da, format_size_da
 
@@ -307,7 +308,7 @@ def test_thumbnail_is_small(full: Built) -> None:
 
     folder = full.site_dir / "packs" / RICH[0] / RICH[1]
     with Image.open(folder / "overview-lille.png") as image:
-        assert image.width <= build.THUMBNAIL_WIDTH
+        assert image.width <= THUMBNAIL_WIDTH
     assert (folder / "overview.png").read_bytes() == (
         full.marts / RICH[0] / RICH[1] / "charts" / "overview.png"
     ).read_bytes()

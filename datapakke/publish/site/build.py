@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 
 OVERVIEW_CHART = "overview"  # the chart shown as each area's picture
 THUMBNAIL_FILE = "overview-lille.png"
-THUMBNAIL_WIDTH = 480
 _SAFE_ID = re.compile(r"[a-z0-9-]+")
 _SAFE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*(\.[a-z0-9]+)?")
 
@@ -173,52 +172,22 @@ def _publish_history(outputs: AreaOutputs, site_root: Path) -> tuple[PackLink, .
     return tuple(_copy_pack(path, outputs, site_root, moment) for moment, path in found)
 
 
-def _same_chart_before(
-    chart: Path, previous_root: Path, full: PurePosixPath, small: PurePosixPath
-) -> bool:
-    """Whether the previous site holds the same overview chart, byte for byte, and its thumbnail."""
-    try:
-        old_chart = safe_site_path(previous_root, *full.parts)
-        old_small = safe_site_path(previous_root, *small.parts)
-    except ValueError:
-        return False
-    return (
-        _is_plain_file(old_chart)
-        and _is_plain_file(old_small)
-        and old_chart.stat().st_size == chart.stat().st_size
-        and old_chart.read_bytes() == chart.read_bytes()
-    )
+def _write_thumbnail(chart: Path, folder: PurePosixPath, site_root: Path) -> Thumbnail | None:
+    """Copy the overview chart and its small copy (made beside the chart when the pack was drawn,
+    see ``thumbnail_of``); a broken PNG only loses the picture."""
+    from PIL import Image
 
+    from datapakke.publish.charts.png import thumbnail_of
 
-def _write_thumbnail(
-    chart: Path, folder: PurePosixPath, site_root: Path, previous_root: Path
-) -> Thumbnail | None:
-    """Copy the overview chart and a small version of it; a broken PNG only loses the picture.
-
-    The small version is taken over from the previous site when the chart has not changed
-    (scaling and encoding it is most of the page's build time, and most areas are unchanged
-    after a one-area rebuild).
-    """
     full_path, small_path = folder / chart.name, folder / THUMBNAIL_FILE
     full = safe_site_path(site_root, *full_path.parts)
     small = safe_site_path(site_root, *small_path.parts)
     full.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(chart, full)
     try:
-        from PIL import Image
-    except ImportError:
-        shutil.copyfile(chart, small)
-        return Thumbnail(small_path, full_path, None, None)
-    try:
-        if _same_chart_before(full, previous_root, full_path, small_path):
-            shutil.copyfile(safe_site_path(previous_root, *small_path.parts), small)
-            with Image.open(small) as image:  # reads the header only
-                width, height = image.size
-        else:
-            with Image.open(full) as image:
-                image.thumbnail((THUMBNAIL_WIDTH, THUMBNAIL_WIDTH * 2))
-                image.save(small, format="PNG")
-                width, height = image.size
+        shutil.copyfile(thumbnail_of(chart), small)
+        with Image.open(small) as image:  # reads the header only
+            width, height = image.size
     except (OSError, ValueError) as exc:
         log.warning("cannot make a thumbnail of %s (%s); the page shows no picture", chart, exc)
         small.unlink(missing_ok=True)
@@ -234,9 +203,7 @@ def publish_area(settings: Settings, area: Area, site_root: Path) -> AreaEntry:
     history = _publish_history(outputs, site_root)
     chart = outputs.chart(OVERVIEW_CHART)
     thumbnail = (
-        _write_thumbnail(chart, outputs.site_folder, site_root, settings.site_dir)
-        if _is_plain_file(chart)
-        else None
+        _write_thumbnail(chart, outputs.site_folder, site_root) if _is_plain_file(chart) else None
     )
     if latest is None:  # no pack: nothing to warn about, no sources to name
         return AreaEntry(area, latest, history, thumbnail, is_synthetic=None)
