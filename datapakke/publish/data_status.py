@@ -102,8 +102,7 @@ def statuses_of(sources: pd.DataFrame, units: Sequence[tuple[str, str]]) -> list
 def indicator_origin(pack: AreaPackData, indicator_id: str) -> str:
     """``real`` | ``mixed`` | ``synthetic`` for an indicator's published values (the least real
     origin when its rows differ; ``synthetic`` when it has none)."""
-    values = pack.values
-    found = set(values.loc[values["indicator_id"] == indicator_id, "data_origin"].dropna())
+    found = pack.origins_by_indicator.get(indicator_id, set())
     for origin in reversed(ORIGIN_ORDER):
         if origin in found:
             return origin

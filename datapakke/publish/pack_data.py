@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 import pandas as pd
 
@@ -103,20 +104,40 @@ class AreaPackData:
     def sources_of(self, *measures: object) -> pd.DataFrame:
         """The sources feeding any of ``measures``: a population basis is fed by the population
         source, a survey measure also by its ``<measure>_…`` columns."""
-        wanted = {"population" if is_population(m) else str(m) for m in measures if _given(m)}
-        fed = self.sources["measures"].fillna("").astype(str).str.split(",")
-        feeds = [
-            any(f == m or f.startswith(m + "_") for f in names for m in wanted) for names in fed
-        ]
-        return self.sources[pd.Series(feeds, index=self.sources.index, dtype=bool)]
+        wanted = frozenset(
+            "population" if is_population(m) else str(m) for m in measures if _given(m)
+        )
+        known = self._sources_by_measures
+        if wanted not in known:
+            fed = self.sources["measures"].fillna("").astype(str).str.split(",")
+            feeds = [
+                any(f == m or f.startswith(m + "_") for f in names for m in wanted) for names in fed
+            ]
+            known[wanted] = self.sources[pd.Series(feeds, index=self.sources.index, dtype=bool)]
+        return known[wanted]
+
+    @cached_property
+    def _sources_by_measures(self) -> dict[frozenset[str], pd.DataFrame]:
+        """``sources_of``'s answers so far: a pack asks it the same questions about 100 times."""
+        return {}
+
+    @cached_property
+    def origins_by_indicator(self) -> dict[str, set[str]]:
+        """Indicator id → the ``data_origin`` values of its published rows (one pass, not one
+        scan of every value per indicator)."""
+        found = self.values[["indicator_id", "data_origin"]].dropna().drop_duplicates()
+        return found.groupby("indicator_id")["data_origin"].agg(set).to_dict()
 
     def source_caveats(self, *measures: object) -> list[str]:
         """Caveats of the sources that feed any of ``measures``: rejected files and quarantined
         rows behind the numbers."""
+        feeding = self.sources_of(*measures)
+        if "caveat_da" not in feeding:
+            return []
         return [
-            f"{src.title}: {src.caveat_da}"
-            for src in self.sources_of(*measures).itertuples()
-            if getattr(src, "caveat_da", "")
+            f"{title}: {caveat}"
+            for title, caveat in zip(feeding["title"], feeding["caveat_da"], strict=True)
+            if isinstance(caveat, str) and caveat
         ]
 
     def indicator_values(self, indicator_id: str, sex: str = "T") -> pd.DataFrame:
