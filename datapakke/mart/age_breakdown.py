@@ -13,14 +13,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from datapakke.mart import stats
 from datapakke.mart.age_bands import breakdowns
 from datapakke.mart.catalogue import Indicator
 from datapakke.mart.indicators import (
     EngineInputs,
+    against,
     apply_protection,
     notes,
     rate_like,
+    with_national_value,
 )
 from datapakke.schemas import AGE_VALUE_COLUMNS, ESTIMATE_COLUMNS, UNIT_KEY
 
@@ -53,26 +54,12 @@ def age_value_table(
         )
         frame = apply_protection(frame, ind, published, threshold)
         frame = frame.merge(names, on=UNIT_KEY, how="left").assign(indicator_id=ind.id)
-        pieces.append(_compare_with_denmark(frame, ind))
+        frame = with_national_value(frame, ["age_band"])  # each band against Denmark's band
+        frame["compared_to_national"] = against(frame, "ci95", "national_value", ind)
+        pieces.append(frame)
     if not pieces:
         return pd.DataFrame(columns=AGE_VALUE_COLUMNS)
     table = pd.concat(pieces, ignore_index=True).reindex(columns=AGE_VALUE_COLUMNS)
     table["is_suppressed"] = table["is_suppressed"].astype(bool)
     table["value_note"] = table["value_note"].fillna("")
     return table.reset_index(drop=True)
-
-
-def _compare_with_denmark(frame: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
-    """Each band's 95 % interval against Denmark's value in the same band."""
-    national = frame[frame["area_level"] == "country"][["age_band", "value"]]
-    frame = frame.merge(
-        national.rename(columns={"value": "national_value"}), on="age_band", how="left"
-    )
-    is_country = frame["area_level"] == "country"
-    frame["compared_to_national"] = stats.compare_to_benchmark(
-        frame["ci95_low"],
-        frame["ci95_high"],
-        frame["national_value"].where(~is_country),
-        ind.polarity,
-    )
-    return frame

@@ -574,41 +574,38 @@ def apply_protection(
 
 
 # ---------------------------------------------------------------- comparisons and trends
+def with_national_value(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``frame`` with ``national_value``: Denmark's value in the same ``keys`` (period and sex,
+    or age band)."""
+    national = frame.loc[frame["area_level"] == "country", [*keys, "value"]]
+    return frame.merge(national.rename(columns={"value": "national_value"}), on=keys, how="left")
+
+
+def against(frame: pd.DataFrame, interval: str, benchmark: str, ind: Indicator) -> pd.Series:
+    """Each row's ``interval`` (``ci95``/``ci998``) against its ``benchmark`` column, read through
+    the indicator's polarity; the benchmark's own level and those above it are not compared."""
+    above = {"national_value": ["country"], "region_value": ["region", "country"]}[benchmark]
+    return stats.compare_to_benchmark(
+        frame[f"{interval}_low"],
+        frame[f"{interval}_high"],
+        frame[benchmark].where(~frame["area_level"].isin(above)),
+        ind.polarity,
+    )
+
+
 def _compare(frame: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
     keys = ["period", "sex"]
-    national = frame[frame["area_level"] == "country"][[*keys, "value"]].rename(
-        columns={"value": "national_value"}
-    )
     region = frame[frame["area_level"] == "region"][[*keys, "area_code", "value"]].rename(
         columns={"area_code": "region_area_id", "value": "region_value"}
     )
-    frame = frame.merge(national, on=keys, how="left").merge(
-        region, on=[*keys, "region_area_id"], how="left"
-    )
+    frame = with_national_value(frame, keys).merge(region, on=[*keys, "region_area_id"], how="left")
     if ind.interval == "none":
         for column in ("compared_to_region", "compared_to_national", "compared_to_national_998"):
             frame[column] = "not_compared"
         return frame
-    is_country = frame["area_level"] == "country"
-    is_region = frame["area_level"] == "region"
-    frame["compared_to_national"] = stats.compare_to_benchmark(
-        frame["ci95_low"],
-        frame["ci95_high"],
-        frame["national_value"].where(~is_country),
-        ind.polarity,
-    )
-    frame["compared_to_national_998"] = stats.compare_to_benchmark(
-        frame["ci998_low"],
-        frame["ci998_high"],
-        frame["national_value"].where(~is_country),
-        ind.polarity,
-    )
-    frame["compared_to_region"] = stats.compare_to_benchmark(
-        frame["ci95_low"],
-        frame["ci95_high"],
-        frame["region_value"].where(~is_region & ~is_country),
-        ind.polarity,
-    )
+    frame["compared_to_national"] = against(frame, "ci95", "national_value", ind)
+    frame["compared_to_national_998"] = against(frame, "ci998", "national_value", ind)
+    frame["compared_to_region"] = against(frame, "ci95", "region_value", ind)
     return frame
 
 
