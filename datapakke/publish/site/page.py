@@ -152,7 +152,9 @@ details { font-size: .92rem; }
 summary { cursor: pointer; color: var(--accent); }
 details ul { margin: 6px 0 0; padding-left: 20px; }
 details a { color: var(--accent); }
-.map svg { width: 100%; max-width: 620px; height: auto; display: block; }
+/* On a phone the map keeps a size its names can be read at (~10 px) and scrolls sideways. */
+.map { overflow-x: auto; }
+.map svg { width: 100%; max-width: 620px; min-width: 560px; height: auto; display: block; }
 .map a:hover rect, .map a:focus rect { stroke: #1d232b; stroke-width: 2; }
 #find { font: inherit; padding: 6px 10px; width: min(360px, 100%); border: 1px solid var(--line);
   border-radius: 6px; }
