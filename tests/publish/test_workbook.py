@@ -660,6 +660,13 @@ def test_big_pack_prints_overview_over_several_pages() -> None:
     assert overview.page_setup.pageOrder == "overThenDown"
     assert len(overview.row_breaks.brk) >= 1  # breaks between themes, header repeated
     assert sum(1 for r in overview.iter_rows(values_only=True) if r[0] == "Indikator") >= 2
+    # column A is printed again on every page: nothing in it may run over into column B
+    width_a = overview.column_dimensions["A"].width
+    assert not [str(m) for m in overview.merged_cells.ranges if m.min_col == 1 < m.max_col]
+    for row in range(1, 6):  # the title, the introduction (wrapped) and the legends' labels
+        text = str(overview.cell(row, 1).value or "")
+        wraps = overview.cell(row, 1).alignment.wrap_text
+        assert wraps or len(text) * (16 / 11 if row == 1 else 1) <= width_a, text
 
 
 # --------------------------------------------------------------------------- writing safely

@@ -46,7 +46,11 @@ def write(sheet: Sheet, ctx: Context, chart: Path | None, map_chart: Path | None
     width_a, width_b, width_v = _layout(sheet, ctx, labels)
     last = FIRST + len(ctx.units) - 1
 
-    sheet.title(f"Overblik – {ctx.pack.area_name} sammenlignet med {COMPARATOR_DA}")
+    # Printed over several pages, column A repeats on each (print titles): what stands in it
+    # must fit in it, or the following pages show the title and the introduction cut off.
+    repeated = sheet.pages_wide > 1
+    title = f"Overblik – {ctx.pack.area_name}"
+    sheet.title(title if repeated else f"{title} sammenlignet med {COMPARATOR_DA}")
     intro = (
         "Seneste år for hver indikator, mænd og kvinder i alt. Farven viser hvert tal "
         f"sammenlignet med {COMPARATOR_DA} (95 %-interval) – kommunerne, området og regionen "
@@ -54,8 +58,8 @@ def write(sheet: Sheet, ctx: Context, chart: Path | None, map_chart: Path | None
         "viser udviklingen over de seneste 5 år. Klik på en indikator for detaljer. "
         + legend_da(ctx.pack.suppression_threshold)
     )
-    # Over the columns of the first printed page only (the legend's), so it is never cut.
-    sheet.paragraph(3, intro, 1, FIRST + len(COMPARISON_COLOURS) - 1, "dp_note")
+    # Over the legend's columns, all on the first printed page; in column A alone when it repeats.
+    sheet.paragraph(3, intro, 1, 1 if repeated else FIRST + len(COMPARISON_COLOURS) - 1, "dp_note")
     sheet.legend(4, FIRST, list(COMPARISON_COLOURS))
     sheet.put(4, 1, f"Farve: sammenlignet med {COMPARATOR_DA}", "dp_label")
     sheet.put(5, 1, "Pil: udvikling, seneste 5 år", "dp_label")
