@@ -493,19 +493,22 @@ def _files(folder: Path) -> dict[Path, bytes]:
 def test_failed_rebuild_leaves_the_old_site(
     marts: Path, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
+    from datapakke.atomic import write_bytes
+
     site_dir = site.build_site(geo=small_geo()).parent
     before = _files(site_dir)
-    real_copy = shutil.copyfile
+    real_publish = build._publish_file
     calls = {"n": 0}
 
-    def copy_then_fail(src: Path, dst: Path) -> Path:
+    def publish_then_fail(src: Path, dst: Path) -> None:
         calls["n"] += 1
         if calls["n"] > 4:
             raise OSError("disk full")
-        return real_copy(src, dst)
+        real_publish(src, dst)
 
-    monkeypatch.setattr(build.shutil, "copyfile", copy_then_fail)
-    (marts / RICH[0] / RICH[1] / f"datapakke-{RICH[0]}-{RICH[1]}.xlsx").write_bytes(b"new")
+    monkeypatch.setattr(build, "_publish_file", publish_then_fail)
+    # a new pack, published as the packs are: written beside and renamed over the old one
+    write_bytes(marts / RICH[0] / RICH[1] / f"datapakke-{RICH[0]}-{RICH[1]}.xlsx", b"new")
     with pytest.raises(OSError, match="disk full"):  # raised in a worker, or here
         site.build_site(geo=small_geo(), workers=workers)
     if workers == 1:
@@ -683,3 +686,21 @@ def test_a_rebuild_makes_thumbnails_only_for_charts_that_changed(
     small = site_dir / "packs" / RICH[0] / RICH[1] / build.THUMBNAIL_FILE
     with Image.open(small) as image:
         assert image.size == (300, 200)  # the thumbnail follows the new chart
+
+
+def test_the_site_links_the_published_files_and_keeps_what_it_linked(marts: Path) -> None:
+    """No second copy of about 1 GB of packs on disk; a pack rebuilt afterwards (written beside
+    and renamed over, as every publisher does) leaves the page's file as it was until the next
+    site is built."""
+    from datapakke.atomic import write_bytes
+
+    site_dir = site.build_site(geo=small_geo(), workers=1).parent
+    area = marts / RICH[0] / RICH[1]
+    name = f"datapakke-{RICH[0]}-{RICH[1]}.xlsx"
+    served = site_dir / "packs" / RICH[0] / RICH[1] / name
+    assert served.stat().st_ino == (area / name).stat().st_ino
+    before = served.read_bytes()
+    write_bytes(area / name, before + b"rebuilt")
+    assert served.read_bytes() == before
+    site.build_site(geo=small_geo(), workers=1)
+    assert served.read_bytes() == before + b"rebuilt"

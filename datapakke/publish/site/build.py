@@ -143,8 +143,22 @@ def _copy_pack(source: Path, outputs: AreaOutputs, site_root: Path, built_at: da
     path = outputs.site_folder.joinpath(*source.relative_to(outputs.folder).parts)
     target = safe_site_path(site_root, *path.parts)
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
+    _publish_file(source, target)
     return PackLink(path, target.stat().st_size, built_at)
+
+
+def _publish_file(source: Path, target: Path) -> None:
+    """Put ``source`` at ``target`` in the site being built: a hard link (no bytes copied: the
+    packs and their history are about 1 GB, copied again for every one-area rebuild), or a copy
+    where a link cannot be made (another file system).
+
+    A link is safe because a published file is only ever replaced by renaming a new file over it
+    (``datapakke.atomic``) or moved into history, never written in place: the site keeps the
+    bytes it linked until the next site replaces it."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def _publish_latest(
@@ -183,9 +197,9 @@ def _write_thumbnail(chart: Path, folder: PurePosixPath, site_root: Path) -> Thu
     full = safe_site_path(site_root, *full_path.parts)
     small = safe_site_path(site_root, *small_path.parts)
     full.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(chart, full)
+    _publish_file(chart, full)
     try:
-        shutil.copyfile(thumbnail_of(chart), small)
+        _publish_file(thumbnail_of(chart), small)
         with Image.open(small) as image:  # reads the header only
             width, height = image.size
     except (OSError, ValueError) as exc:
