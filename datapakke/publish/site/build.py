@@ -1,7 +1,8 @@
-"""Building the site folder: copies of each area's packs and overview, then an atomic swap.
+"""Building the site folder: each area's packs and overview linked in, then an atomic swap.
 
-A server rooted at ``site/`` cannot reach ``../klynge2022/…``, so the page links to copies
-under each area's :attr:`~datapakke.config.AreaOutputs.site_folder`. Every path is built from
+A server rooted at ``site/`` cannot reach ``../klynge2022/…``, so the page links to files under
+each area's :attr:`~datapakke.config.AreaOutputs.site_folder`: hard links to the published ones
+(``_publish_file``). Every path is built from
 validated geography ids and checked to stay inside the site folder. The site is built in a
 temporary folder beside ``site/`` and swapped in with renames, so a reader never sees half a
 site and a failed build leaves the previous one in place (which is why single files inside the
@@ -138,8 +139,10 @@ def read_mart_info(path: Path) -> MartInfo | None:
     return MartInfo(is_synthetic, built_at, publishers, caveats)
 
 
-def _copy_pack(source: Path, outputs: AreaOutputs, site_root: Path, built_at: datetime) -> PackLink:
-    """Copy a pack to the same place under the area's site folder as under its mart folder."""
+def _publish_pack(
+    source: Path, outputs: AreaOutputs, site_root: Path, built_at: datetime
+) -> PackLink:
+    """Publish a pack at the same place under the area's site folder as under its mart folder."""
     path = outputs.site_folder.joinpath(*source.relative_to(outputs.folder).parts)
     target = safe_site_path(site_root, *path.parts)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -170,11 +173,11 @@ def _publish_latest(
     built_at = (mart.built_at if mart else None) or datetime.fromtimestamp(
         outputs.pack.stat().st_mtime, UTC
     )
-    return _copy_pack(outputs.pack, outputs, site_root, built_at)
+    return _publish_pack(outputs.pack, outputs, site_root, built_at)
 
 
 def _publish_history(outputs: AreaOutputs, site_root: Path) -> tuple[PackLink, ...]:
-    """Copies of the earlier packs, newest first; other files in ``history/`` are left out."""
+    """The earlier packs, newest first; other files in ``history/`` are left out."""
     if not outputs.history_dir.is_dir():
         return ()
     found: list[tuple[datetime, Path]] = []
@@ -183,11 +186,11 @@ def _publish_history(outputs: AreaOutputs, site_root: Path) -> tuple[PackLink, .
         if moment is not None and _is_plain_file(path):
             found.append((moment, path))
     found.sort(key=lambda item: item[0], reverse=True)
-    return tuple(_copy_pack(path, outputs, site_root, moment) for moment, path in found)
+    return tuple(_publish_pack(path, outputs, site_root, moment) for moment, path in found)
 
 
 def _write_thumbnail(chart: Path, folder: PurePosixPath, site_root: Path) -> Thumbnail | None:
-    """Copy the overview chart and its small copy (made beside the chart when the pack was drawn,
+    """Publish the overview chart and its small copy (made beside the chart when the pack was drawn,
     see ``thumbnail_of``); a broken PNG only loses the picture."""
     from PIL import Image
 
