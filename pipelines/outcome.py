@@ -13,6 +13,14 @@ from dagster._utils.error import SerializableErrorInfo
 from datapakke.config import Settings
 from datapakke.raw.advice import explain_step_failure
 
+STOPPED_TAG = "datapakke/stopped"
+
+
+def mark_stopped(instance: dg.DagsterInstance, run_id: str) -> None:
+    """Tag a run stopped by a rejected source: it is green in the UI's run list (nothing failed,
+    the rest was skipped), and the tag says beside it that it published nothing."""
+    instance.add_run_tags(run_id, {STOPPED_TAG: "rejected source: nothing published"})
+
 
 def stopped_by_check(events: Iterable[dg.DagsterEvent]) -> bool:
     """Whether a check of severity ERROR failed: a rejected source is not materialized and all

@@ -25,7 +25,12 @@ logging.getLogger("dagster._core.execution.plan.active").setLevel(logging.ERROR)
 
 from datapakke.config import Settings, get_settings  # noqa: E402
 from datapakke.geography import ReferenceDataError  # noqa: E402
-from pipelines.outcome import problem_lines, publish_failure, stopped_by_check  # noqa: E402
+from pipelines.outcome import (  # noqa: E402
+    mark_stopped,
+    problem_lines,
+    publish_failure,
+    stopped_by_check,
+)
 from pipelines.recovery import (  # noqa: E402
     RefreshRunning,
     owner_tags,
@@ -64,6 +69,8 @@ def main() -> int:
         # Step events are in the UI (make dev); what went wrong is told below, one line each.
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
     )
+    if stopped_by_check(result.all_events):
+        mark_stopped(instance, result.run_id)  # as the sensor does for a run from the UI
     return _report(result, settings, time.perf_counter() - started)
 
 

@@ -22,7 +22,7 @@ from datapakke.raw import drops as raw_files
 from datapakke.raw.stage import sources_to_reload
 from pipelines.fanout import FANOUT_JOBS
 from pipelines.jobs import build_area, refresh_all
-from pipelines.outcome import problem_lines, publish_failure, stopped_by_check
+from pipelines.outcome import mark_stopped, problem_lines, publish_failure, stopped_by_check
 
 
 @dg.sensor(
@@ -76,9 +76,6 @@ def refresh_failure_sensor(
     publish_failure(settings.get(), problems or [context.failure_event.message or ""])
 
 
-STOPPED_TAG = "datapakke/stopped"
-
-
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.SUCCESS,
     monitored_jobs=[refresh_all, build_area],
@@ -92,9 +89,5 @@ def stopped_refresh_sensor(context: dg.RunStatusSensorContext, settings: Datapak
     events = [entry.dagster_event for entry in logs if entry.dagster_event]
     if stopped_by_check(events):
         problems, _ = problem_lines(events)
-        # The run is green (nothing failed, the rest was skipped): its tag says it published
-        # nothing, in the UI's run list.
-        context.instance.add_run_tags(
-            context.dagster_run.run_id, {STOPPED_TAG: "rejected source: nothing published"}
-        )
+        mark_stopped(context.instance, context.dagster_run.run_id)
         publish_failure(settings.get(), problems)

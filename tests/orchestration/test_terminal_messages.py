@@ -86,6 +86,10 @@ def test_a_rejected_drop_after_a_killed_run_gives_one_line_and_no_traceback(
     assert len(lines) == 3, out  # recovered, failed, the one source
     with dg.DagsterInstance.from_config(str(place["home"])) as instance:
         assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+        # the stopped run is green in the run list (nothing failed); its tag says why
+        stopped = instance.get_runs(limit=1)[0]
+        assert stopped.run_id != killed.run_id
+        assert stopped.tags["datapakke/stopped"] == "rejected source: nothing published"
         check = _last_validation(instance, "raw_folk1a_population")
         assert check.description == problem[0].strip()  # the UI says the same
 
