@@ -40,8 +40,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import linprog
 
 _PRIME = 2_147_483_647  # 2**31 - 1: the product of two residues fits in int64
 _REASON_PRIMARY = "primary"
@@ -370,6 +368,10 @@ class _PatternLP:
     def _solve(
         self, target: np.ndarray, unknown: np.ndarray, hidden_aggs: np.ndarray, cols: np.ndarray
     ) -> tuple[np.ndarray | None, float]:
+        # Here, not at the top: every load of the code location would import scipy's solvers.
+        from scipy import sparse
+        from scipy.optimize import linprog
+
         rows = np.flatnonzero(~hidden_aggs & self.members[:, cols].any(axis=1))
         n_rows, n_cols = rows.size, cols.size
         # Columns z+, z-, s+, s-: sum(z+ - z-) over an aggregate = s+ - s-; target change 1.

@@ -126,9 +126,10 @@ def _changed(requests: list[dg.RunRequest]) -> str:
 
 
 def test_loading_the_code_location_leaves_the_heavy_libraries_for_the_steps() -> None:
-    """Every run, the UI and each multiprocess step load the code location: scipy's statistics,
-    matplotlib and openpyxl are imported by the steps that draw or compute, not by the load."""
-    heavy = "{'scipy.stats', 'matplotlib', 'openpyxl'}"
+    """Every run, the UI and each multiprocess step load the code location: scipy's statistics
+    and solvers, matplotlib and openpyxl are imported by the steps that draw or compute, not by
+    the load."""
+    heavy = "{'scipy.stats', 'scipy.optimize', 'matplotlib', 'openpyxl'}"
     code = f"import sys, pipelines.definitions; print(sorted({heavy} & set(sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
