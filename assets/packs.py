@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+from dagster._core.events import DagsterEventType
 
 from assets.marts import area_mart
 from assets.metadata import png_thumbnail
@@ -44,7 +45,15 @@ def area_pack(
     # One run builds many partitions and Dagster records one materialization for all of them,
     # with one data version for all (dagster#34013), so none is given; each partition's own
     # path, size, time, chart and content fingerprint go in an observation of that partition.
+    # An unchanged pack keeps the observation of the night it was built (same path, size, time
+    # and chart): observing it again would add ~110 kB of picture per partition to the event
+    # log every night. Partitions never observed (a new instance) are observed whatever.
+    observed = context.instance.event_log_storage.get_latest_storage_id_by_partition(
+        context.asset_key, DagsterEventType.ASSET_OBSERVATION
+    )
     for report in reports:
+        if report.unchanged and report.partition_key in observed:
+            continue
         context.log_event(
             dg.AssetObservation(
                 asset_key=context.asset_key,

@@ -5,7 +5,8 @@ every run and its events for ever, so the PostgreSQL database grows with each ni
 run deletes its events, including its asset materializations; a pack whose inputs have not
 changed for months was last materialized by an old run, and deleting that run would make the
 catalog (and the data versions that decide what to rebuild) forget it. So a run is kept while it
-holds the latest materialization of any asset or partition, however old.
+holds the latest materialization of any asset or partition, or a partition's latest observation
+(an unchanged pack's path, size and chart), however old.
 
 ``python -m pipelines.retention --days 90`` (the datapakker-prune-runs timer) against the
 instance in DAGSTER_HOME; ``--dry-run`` counts what would go. A deleted run's step logs
@@ -25,22 +26,27 @@ FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.Dagster
 
 
 def protected_run_ids(instance: dg.DagsterInstance) -> set[str]:
-    """Runs that hold an asset's (or an asset partition's) latest materialization."""
+    """Runs that hold an asset's (or an asset partition's) latest materialization, or an asset
+    partition's latest observation (an unchanged pack's path, size and chart are observed only
+    on the night it was built: assets/packs.py)."""
     keep: set[str] = set()
+    storage = instance.event_log_storage
     for key in instance.get_asset_keys():
         latest = instance.get_latest_materialization_event(key)
         if latest is not None:
             keep.add(latest.run_id)
-        by_partition = instance.event_log_storage.get_latest_storage_id_by_partition(
-            key, DagsterEventType.ASSET_MATERIALIZATION
-        )
-        storage_ids = sorted(set(by_partition.values()))
-        if storage_ids:
-            records = instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=key, storage_ids=storage_ids),
-                limit=len(storage_ids),
-            ).records
-            keep.update(record.run_id for record in records)
+        for event_type, fetch in (
+            (DagsterEventType.ASSET_MATERIALIZATION, instance.fetch_materializations),
+            (DagsterEventType.ASSET_OBSERVATION, instance.fetch_observations),
+        ):
+            by_partition = storage.get_latest_storage_id_by_partition(key, event_type)
+            storage_ids = sorted(set(by_partition.values()))
+            if storage_ids:
+                records = fetch(
+                    dg.AssetRecordsFilter(asset_key=key, storage_ids=storage_ids),
+                    limit=len(storage_ids),
+                ).records
+                keep.update(record.run_id for record in records)
     return keep
 
 
