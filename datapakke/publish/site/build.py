@@ -2,11 +2,10 @@
 
 A server rooted at ``site/`` cannot reach ``../klynge2022/…``, so the page links to files under
 each area's :attr:`~datapakke.config.AreaOutputs.site_folder`: hard links to the published ones
-(``_publish_file``). Every path is built from
-validated geography ids and checked to stay inside the site folder. The site is built in a
-temporary folder beside ``site/`` and swapped in with renames, so a reader never sees half a
-site and a failed build leaves the previous one in place (which is why single files inside the
-temporary folder need no atomic writes of their own).
+(``_publish_file``). Every path is built from validated geography ids and checked to stay inside
+the site folder. The site is built in a temporary folder beside ``site/`` and swapped in with
+renames, so a reader never sees half a site and a failed build leaves the previous one in place
+(which is why single files inside the temporary folder need no atomic writes of their own).
 """
 
 from __future__ import annotations
